@@ -1,0 +1,112 @@
+#include "shape/shape_inference.h"
+
+#include "onnx/model_io.h"
+#include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
+
+namespace edgefit {
+namespace {
+
+// True when `b` says more than `a` (known rank where a has none, or more fixed dims).
+bool MoreInformative(const TypeInfo& a, const TypeInfo& b) {
+  if (b.kind != TypeInfo::Kind::kTensor) return false;
+  if (a.kind != TypeInfo::Kind::kTensor) return true;
+  if (a.elem_type == DataType::kUndefined && b.elem_type != DataType::kUndefined) return true;
+  if (!b.has_shape) return false;
+  if (!a.has_shape) return true;
+  if (a.dims.size() != b.dims.size()) return false;
+  for (size_t i = 0; i < a.dims.size(); ++i) {
+    if (!a.dims[i].is_fixed() && b.dims[i].is_fixed()) return true;
+    if (a.dims[i].kind == Dim::Kind::kUnknown && b.dims[i].kind == Dim::Kind::kParam) return true;
+  }
+  return false;
+}
+
+TypeInfo FromProto(const onnx::TypeProto& tp) {
+  TypeInfo t;
+  if (!tp.has_tensor_type()) return t;
+  const auto& tt = tp.tensor_type();
+  t.kind = TypeInfo::Kind::kTensor;
+  int32_t et = tt.elem_type();
+  t.elem_type = IsKnownDataType(et) ? static_cast<DataType>(et) : DataType::kUndefined;
+  t.has_shape = tt.has_shape();
+  for (const auto& d : tt.shape().dim()) {
+    if (d.has_dim_value() && d.dim_value() >= 0) {
+      t.dims.push_back(Dim::Fixed(d.dim_value()));
+    } else if (d.has_dim_param()) {
+      t.dims.push_back(Dim::Symbolic(d.dim_param()));
+    } else {
+      t.dims.push_back(Dim{});
+    }
+  }
+  return t;
+}
+
+void Merge(const onnx::ValueInfoProto& vi, Graph& g, const ShapeInferenceOptions& options,
+           int* updated) {
+  Value* v = g.FindValue(vi.name());
+  if (!v || v->has_initializer()) return;
+  TypeInfo inferred = FromProto(vi.type());
+  TypeInfo& current = v->type();
+  if (!MoreInformative(current, inferred)) return;
+  if (current.kind == TypeInfo::Kind::kTensor && current.has_shape && inferred.has_shape &&
+      current.dims.size() == inferred.dims.size()) {
+    // Keep declared symbolic names and denotations; take fixed dims from inference.
+    for (size_t i = 0; i < current.dims.size(); ++i)
+      if (!current.dims[i].is_fixed() && inferred.dims[i].kind != Dim::Kind::kUnknown)
+        current.dims[i] = inferred.dims[i];
+    if (current.elem_type == DataType::kUndefined) current.elem_type = inferred.elem_type;
+  } else {
+    inferred.denotation = current.denotation;
+    current = std::move(inferred);
+  }
+  ++*updated;
+  if (options.record_value_info && !v->is_graph_input() && !v->is_graph_output()) g.AddValueInfo(v);
+}
+
+void MergeGraph(const onnx::GraphProto& gp, Graph& g, const ShapeInferenceOptions& options,
+                int* updated) {
+  for (const auto& vi : gp.value_info()) Merge(vi, g, options, updated);
+  for (const auto& vi : gp.output()) Merge(vi, g, options, updated);
+  int index = 0;
+  for (const auto& node : g.nodes()) {
+    if (index >= gp.node_size()) break;
+    const auto& np = gp.node(index++);
+    size_t graph_attr = 0;
+    for (const Attribute& a : node->attributes()) {
+      if (a.graphs.empty()) continue;
+      for (const auto& ap : np.attribute()) {
+        if (ap.name() != a.name) continue;
+        if (ap.has_g() && !a.graphs.empty()) MergeGraph(ap.g(), *a.graphs[0], options, updated);
+        for (int i = 0; i < ap.graphs_size() && i < static_cast<int>(a.graphs.size()); ++i)
+          MergeGraph(ap.graphs(i), *a.graphs[i], options, updated);
+      }
+      ++graph_attr;
+    }
+  }
+}
+
+}  // namespace
+
+StatusOr<ShapeInferenceResult> InferShapes(Model& model, const ShapeInferenceOptions& options) {
+  onnx::ModelProto mp;
+  ExportOptions eo;
+  // Shape inference reads only small tensors (shapes, axes, scales); skip large weights.
+  eo.omit_data_above_bytes = 1 << 16;
+  RETURN_IF_ERROR(ModelToProto(model, &mp, eo));
+  ShapeInferenceResult result;
+  try {
+    onnx::ShapeInferenceOptions so(/*check_type=*/false, /*error_mode=*/options.strict ? 1 : 0,
+                                   /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), so);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (options.strict) return InvalidModel("shape inference failed: " + msg);
+    result.warnings.push_back(msg);
+    return result;
+  }
+  MergeGraph(mp.graph(), *model.graph, options, &result.values_updated);
+  return result;
+}
+
+}  // namespace edgefit

@@ -1,0 +1,39 @@
+// The edgefit command line: a thin layer over the libraries. Each subcommand lives in its own
+// cmd_*.cc file and is registered in the list below.
+#include <iostream>
+
+#include "cli.h"
+
+#ifndef EDGEFIT_VERSION
+#define EDGEFIT_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace edgefit::cli;
+  CLI::App app{"edgefit: make ONNX models deployable on edge NPUs (STM32N6, Kneron KL730, ...)",
+               "edgefit"};
+  app.set_version_flag("--version", EDGEFIT_VERSION);
+  app.require_subcommand(1);
+  int exit_code = kExitOk;
+  const CommandFactory commands[] = {
+      AddInspectCommand,
+      AddCopyCommand,
+  };
+  for (const auto& add : commands) add(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "edgefit: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+  return exit_code;
+}
