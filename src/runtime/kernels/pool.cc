@@ -1,0 +1,8 @@
+// Kernel family: (being written; registers nothing yet).
+#include "runtime/kernels/families.h"
+
+namespace edgefit {
+
+void RegisterPoolKernels(KernelRegistry& r) { (void)r; }
+
+}  // namespace edgefit

@@ -1,0 +1,67 @@
+// Session: an executor for one model, built once and run many times.
+//
+// Building selects a kernel for every node (an unsupported op or attribute fails here, not
+// half-way through a run). The first run allocates each intermediate on the heap and records
+// its size and lifetime; from then on intermediates live in one arena laid out by a
+// greedy-by-size offset planner, so runs with the same input shapes allocate nothing but the
+// graph outputs.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgefit/status.h"
+#include "ir/graph.h"
+#include "runtime/kernel.h"
+
+namespace edgefit {
+
+struct SessionOptions {
+  int num_threads = 0;            // 0: all cores
+  size_t max_memory_bytes = 0;    // 0: no limit; otherwise refuse plans and tensors above it
+  const KernelRegistry* registry = nullptr;  // nullptr: DefaultKernelRegistry()
+};
+
+// Called for every node output as soon as it is computed (node, the value, its tensor). The
+// tensor is only valid during the call; copy what must be kept.
+using Observer = std::function<void(const Node& node, const Value& value, const Tensor& tensor)>;
+
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
+class Session {
+ public:
+  // The model must outlive the session and not change while it exists.
+  static StatusOr<std::unique_ptr<Session>> Create(const Model& model,
+                                                   const SessionOptions& options = {});
+  ~Session();
+
+  const std::vector<const Value*>& inputs() const;   // graph inputs that are not initializers
+  const std::vector<const Value*>& outputs() const;
+
+  // Runs the model. Inputs are matched by name; every graph input must be given. Returns the
+  // graph outputs in order.
+  StatusOr<std::vector<Tensor>> Run(const std::vector<NamedTensor>& inputs,
+                                    const Observer& observer = {});
+
+  // Bytes of the intermediate-tensor arena (0 before the first run or when not planned).
+  size_t arena_bytes() const;
+  int num_threads() const;
+
+ // Implementation detail (public only so session.cc's helpers can name it).
+  struct Impl;
+
+ private:
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Number of hardware threads available to the process.
+int DefaultThreadCount();
+
+}  // namespace edgefit
