@@ -43,6 +43,11 @@ struct SaveOptions {
 // the model's source file (or the external data it was read from) unless options.in_place.
 Status SaveModel(const Model& model, const std::string& path, const SaveOptions& options = {});
 
+// Reads a serialized onnx.TensorProto file (as in ONNX's test data: input_0.pb).
+StatusOr<Tensor> LoadTensorProto(const std::string& path);
+// Decodes a serialized onnx.TensorProto from memory; `origin` names it in messages.
+StatusOr<Tensor> ParseTensorProto(const std::string& bytes, const std::string& origin);
+
 struct ExportOptions {
   // Tensors larger than this many bytes are written with dtype and dims but no data (used for
   // shape inference and checks, which never read large weights). 0 = no limit.

@@ -520,4 +520,22 @@ StatusOr<Model> LoadModel(const std::string& path, const LoadOptions& options) {
   return model;
 }
 
+StatusOr<Tensor> ParseTensorProto(const std::string& bytes, const std::string& origin) {
+  onnx::TensorProto tp;
+  if (!tp.ParseFromString(bytes)) return InvalidModel(origin + ": not a valid TensorProto");
+  std::vector<std::string> files;
+  ImportContext ctx{origin, "", LoadOptions{}, &files};
+  Tensor t;
+  TensorEncoding enc;
+  RETURN_IF_ERROR(ImportTensor(ctx, &tp, &t, &enc));
+  return t;
+}
+
+StatusOr<Tensor> LoadTensorProto(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot open");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseTensorProto(bytes, path);
+}
+
 }  // namespace edgefit

@@ -1,0 +1,223 @@
+// Runs ONNX's own per-operator test data (Debian's libonnx-testdata) on edgefit's executor.
+//
+//   edgefit_conformance [--data DIR] [--filter SUBSTR] [--skipped FILE] [--threads N] [--verbose]
+//
+// A case passes when every output matches with ONNX's tolerances (rtol 1e-3, atol 1e-7; exact
+// for integers and bools). A case whose op edgefit does not implement is skipped, with the
+// reason written to --skipped. Prints "N passed, N failed, N skipped" and exits 1 on any failure.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "onnx/model_io.h"
+#include "runtime/session.h"
+
+namespace fs = std::filesystem;
+using namespace edgefit;
+
+namespace {
+
+struct Options {
+  std::string data = "/usr/share/libonnx-testdata/data";
+  std::vector<std::string> folders = {"node", "pytorch-converted", "pytorch-operator", "simple"};
+  std::string filter;
+  std::string skipped_file;
+  int threads = 1;
+  bool verbose = false;
+};
+
+// Empty string = equal; otherwise what differs.
+std::string Compare(const Tensor& expected, const Tensor& actual) {
+  if (expected.dtype() != actual.dtype())
+    return std::string("dtype ") + DataTypeName(actual.dtype()) + ", expected " +
+           DataTypeName(expected.dtype());
+  if (expected.shape() != actual.shape())
+    return "shape " + ShapeToString(actual.shape()) + ", expected " + ShapeToString(expected.shape());
+  if (expected.dtype() == DataType::kString) {
+    return expected.strings() == actual.strings() ? "" : "string values differ";
+  }
+  bool floating = expected.dtype() == DataType::kFloat || expected.dtype() == DataType::kDouble ||
+                  expected.dtype() == DataType::kFloat16 || expected.dtype() == DataType::kBfloat16;
+  if (!floating) {
+    if (expected.nbytes() && std::memcmp(expected.raw(), actual.raw(), expected.nbytes()) != 0) {
+      auto e = expected.ToDoubleVector(), a = actual.ToDoubleVector();
+      for (size_t i = 0; i < e.size(); ++i)
+        if (e[i] != a[i])
+          return "element " + std::to_string(i) + " is " + std::to_string(a[i]) + ", expected " +
+                 std::to_string(e[i]);
+    }
+    return "";
+  }
+  auto e = expected.ToDoubleVector(), a = actual.ToDoubleVector();
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (std::isnan(e[i]) && std::isnan(a[i])) continue;
+    if (std::isinf(e[i]) && e[i] == a[i]) continue;
+    if (std::fabs(a[i] - e[i]) > 1e-7 + 1e-3 * std::fabs(e[i]) || std::isnan(a[i]) != std::isnan(e[i])) {
+      std::ostringstream os;
+      os << "element " << i << " is " << a[i] << ", expected " << e[i];
+      return os.str();
+    }
+  }
+  return "";
+}
+
+std::vector<fs::path> SortedFiles(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) files.push_back(entry.path());
+  std::sort(files.begin(), files.end(), [&](const fs::path& a, const fs::path& b) {
+    auto num = [&](const fs::path& p) {
+      std::string s = p.stem().string().substr(prefix.size());
+      return std::stoi(s);
+    };
+    return num(a) < num(b);
+  });
+  return files;
+}
+
+enum class Outcome { kPass, kFail, kSkip };
+
+Outcome RunCase(const fs::path& dir, const Options& opt, std::string* reason) {
+  auto model = LoadModel((dir / "model.onnx").string());
+  if (!model.ok()) {
+    *reason = "model does not load: " + model.status().message();
+    return model.status().code() == StatusCode::kUnsupported ? Outcome::kSkip : Outcome::kFail;
+  }
+  SessionOptions so;
+  so.num_threads = opt.threads;
+  auto session = Session::Create(*model, so);
+  if (!session.ok()) {
+    *reason = session.status().message();
+    return session.status().code() == StatusCode::kUnsupported ? Outcome::kSkip : Outcome::kFail;
+  }
+  bool any = false;
+  for (const auto& set : fs::directory_iterator(dir)) {
+    if (!set.is_directory() || set.path().filename().string().rfind("test_data_set_", 0) != 0)
+      continue;
+    any = true;
+    std::vector<NamedTensor> feeds;
+    auto inputs = SortedFiles(set.path(), "input_");
+    const auto& graph_inputs = (*session)->inputs();
+    // Inputs are listed in graph-input order (initializers excluded).
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto t = LoadTensorProto(inputs[i].string());
+      if (!t.ok()) {
+        *reason = "input is not a tensor (sequence/optional): " + inputs[i].filename().string();
+        return Outcome::kSkip;
+      }
+      if (i >= graph_inputs.size()) {
+        *reason = "more input files than graph inputs";
+        return Outcome::kFail;
+      }
+      feeds.push_back({graph_inputs[i]->name(), std::move(t).value()});
+    }
+    auto outputs = SortedFiles(set.path(), "output_");
+    std::vector<Tensor> expected;
+    for (const auto& f : outputs) {
+      auto t = LoadTensorProto(f.string());
+      if (!t.ok()) {
+        *reason = "output is not a tensor (sequence/optional): " + f.filename().string();
+        return Outcome::kSkip;
+      }
+      expected.push_back(std::move(t).value());
+    }
+    auto got = (*session)->Run(feeds);
+    if (!got.ok()) {
+      *reason = set.path().filename().string() + ": " + got.status().message();
+      return got.status().code() == StatusCode::kUnsupported ? Outcome::kSkip : Outcome::kFail;
+    }
+    if (got->size() < expected.size()) {
+      *reason = "fewer outputs than expected";
+      return Outcome::kFail;
+    }
+    for (size_t i = 0; i < expected.size(); ++i) {
+      std::string diff = Compare(expected[i], (*got)[i]);
+      if (!diff.empty()) {
+        *reason = set.path().filename().string() + " output " + std::to_string(i) + " '" +
+                  (*session)->outputs()[i]->name() + "': " + diff;
+        return Outcome::kFail;
+      }
+    }
+  }
+  if (!any) {
+    *reason = "no test_data_set";
+    return Outcome::kSkip;
+  }
+  return Outcome::kPass;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--data") opt.data = next();
+    else if (a == "--filter") opt.filter = next();
+    else if (a == "--skipped") opt.skipped_file = next();
+    else if (a == "--threads") opt.threads = std::stoi(next());
+    else if (a == "--folders") {
+      std::string list = next();
+      opt.folders.clear();
+      std::stringstream ss(list);
+      for (std::string f; std::getline(ss, f, ',');) opt.folders.push_back(f);
+    } else if (a == "--verbose") opt.verbose = true;
+    else {
+      std::cerr << "usage: edgefit_conformance [--data DIR] [--folders a,b] [--filter SUBSTR] "
+                   "[--skipped FILE] [--threads N] [--verbose]\n";
+      return 2;
+    }
+  }
+  std::map<std::string, std::array<int, 3>> per_folder;
+  int passed = 0, failed = 0, skipped = 0;
+  std::ofstream skipped_out;
+  if (!opt.skipped_file.empty()) skipped_out.open(opt.skipped_file);
+  for (const std::string& folder : opt.folders) {
+    fs::path root = fs::path(opt.data) / folder;
+    if (!fs::is_directory(root)) {
+      std::cerr << "missing test data folder " << root << "\n";
+      return 2;
+    }
+    std::vector<fs::path> cases;
+    for (const auto& e : fs::directory_iterator(root))
+      if (e.is_directory() && e.path().filename().string().find(opt.filter) != std::string::npos)
+        cases.push_back(e.path());
+    std::sort(cases.begin(), cases.end());
+    for (const auto& c : cases) {
+      std::string reason;
+      Outcome o = RunCase(c, opt, &reason);
+      std::string name = folder + "/" + c.filename().string();
+      auto& counts = per_folder[folder];
+      if (o == Outcome::kPass) {
+        ++passed;
+        ++counts[0];
+        if (opt.verbose) std::cout << "PASS " << name << "\n";
+      } else if (o == Outcome::kFail) {
+        ++failed;
+        ++counts[1];
+        std::cout << "FAIL " << name << ": " << reason << "\n";
+      } else {
+        ++skipped;
+        ++counts[2];
+        if (opt.verbose) std::cout << "SKIP " << name << ": " << reason << "\n";
+        if (skipped_out) skipped_out << name << "\t" << reason << "\n";
+      }
+    }
+  }
+  for (const auto& [folder, c] : per_folder)
+    std::cout << "conformance " << folder << ": " << c[0] << " passed, " << c[1] << " failed, "
+              << c[2] << " skipped\n";
+  std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped\n";
+  return failed ? 1 : 0;
+}
