@@ -15,7 +15,8 @@ namespace edgefit {
 
 struct LoadOptions {
   // Read tensors stored in external data files (relative `location` only, inside the model's
-  // folder). When false, such tensors keep their dtype and shape but hold no data.
+  // folder). When false, such tensors keep their dtype and shape but hold no data (raw() is
+  // nullptr); their files are still checked to exist and to be long enough.
   bool load_external_data = true;
   // Refuse tensors (initializers, attribute tensors) declaring more elements than this.
   int64_t max_tensor_elements = int64_t{1} << 40;

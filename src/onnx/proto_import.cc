@@ -63,7 +63,6 @@ Status ReadExternalData(const ImportContext& ctx, const onnx::TensorProto& tp, T
   }
   enc->was_external = true;
   ASSIGN_OR_RETURN(std::string path, ResolveExternalLocation(ctx, tp.name(), location));
-  if (!ctx.options.load_external_data) return Status::Ok();
   if (offset < 0) return ctx.Error("tensor '" + tp.name() + "': negative external data offset");
   size_t expected = t->nbytes();
   if (length >= 0 && static_cast<size_t>(length) != expected)
@@ -79,6 +78,7 @@ Status ReadExternalData(const ImportContext& ctx, const onnx::TensorProto& tp, T
     return ctx.Error("tensor '" + tp.name() + "': external data file '" + location + "' has " +
                      std::to_string(size) + " bytes, but the tensor needs " +
                      std::to_string(expected) + " bytes at offset " + std::to_string(offset));
+  if (!ctx.options.load_external_data) return Status::Ok();  // validated, not read
   std::ifstream in(path, std::ios::binary);
   in.seekg(offset);
   in.read(static_cast<char*>(t->raw()), static_cast<std::streamsize>(expected));
@@ -116,6 +116,14 @@ Status ImportTensor(const ImportContext& ctx, onnx::TensorProto* tp, Tensor* out
                      " has more elements than allowed (" +
                      std::to_string(ctx.options.max_tensor_elements) + ")");
   auto dtype = static_cast<DataType>(tp->data_type());
+  if (tp->data_location() == onnx::TensorProto::EXTERNAL && !ctx.options.load_external_data) {
+    // Metadata only: dtype and shape, no storage (saving keeps the external reference).
+    *out = Tensor::Wrap(dtype, shape, nullptr);
+    enc->doc_string = tp->doc_string();
+    if (dtype == DataType::kString)
+      return ctx.Error("tensor '" + name + "': string tensors cannot use external data");
+    return ReadExternalData(ctx, *tp, out, enc);
+  }
   auto created = Tensor::Create(dtype, shape);
   if (!created.ok()) return created.status().WithContext(ctx.origin + ": tensor '" + name + "'");
   *out = std::move(created).value();

@@ -20,7 +20,10 @@ void AddInspectCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("model", opts->model, "ONNX model file")->required();
   cmd->add_flag("--json", opts->json, "Print JSON (schema edgefit-inspect/1, see docs/inspect.md)");
   cmd->callback([opts, exit_code] {
-    auto model = LoadModel(opts->model);
+    // Inspect needs no weight values: external data is validated but not read.
+    LoadOptions lo;
+    lo.load_external_data = false;
+    auto model = LoadModel(opts->model, lo);
     if (!model.ok()) {
       *exit_code = ReportError("inspect", model.status());
       return;
