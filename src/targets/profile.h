@@ -59,7 +59,7 @@ enum class MemoryKind { kNpuRam, kSram, kExternalRam, kFlash };
 enum class MemoryUse { kActivations, kWeights, kAny, kReserved };
 enum class StepKind { kShell, kPython };
 
-const char* FactStatusName(FactStatus status);  // "documented", "user_reported", "assumed"
+const char* FactStatusName(FactStatus status);   // "documented", "user_reported", "assumed"
 const char* PlacementName(Placement placement);  // "npu", "cpu", "unsupported"
 
 // Where a fact comes from and how sure it is.
@@ -95,21 +95,21 @@ struct OpCondition {
   int input = -1;    // kInput: input index
 
   // Tests on the attribute or input value (all that are set must hold).
-  std::optional<bool> present;             // is the attribute/optional input given at all
-  std::optional<ConditionValue> equals;    //
-  std::vector<ConditionValue> in;          // empty = no test
-  std::vector<ConditionValue> not_in;      // empty = no test
-  std::vector<double> min;                 // empty = no bound; one value bounds every element
-  std::vector<double> max;                 // same, element-wise if several values
+  std::optional<bool> present;           // is the attribute/optional input given at all
+  std::optional<ConditionValue> equals;  //
+  std::vector<ConditionValue> in;        // empty = no test
+  std::vector<ConditionValue> not_in;    // empty = no test
+  std::vector<double> min;               // empty = no bound; one value bounds every element
+  std::vector<double> max;               // same, element-wise if several values
   // Tests on an input tensor only.
-  std::optional<bool> constant;            // initializer or Constant (present and constant)
+  std::optional<bool> constant;  // initializer or Constant (present and constant)
   std::optional<int> rank_min;
   std::optional<int> rank_max;
   std::optional<int64_t> elements_max;
 
-  int64_t spatial_size_max = 0;                    // kSpatialSizeMax
-  std::vector<std::vector<OpCondition>> any_of;    // kAnyOf
-  std::string manual;                              // kManual
+  int64_t spatial_size_max = 0;                  // kSpatialSizeMax
+  std::vector<std::vector<OpCondition>> any_of;  // kAnyOf
+  std::string manual;                            // kManual
 
   Placement on_fail = Placement::kUnsupported;  // never kNpu
   Provenance provenance;  // conditions nested in any_of inherit the enclosing one's
@@ -226,8 +226,7 @@ struct TargetProfile {
 
 // Parses and validates a profile. `origin` names the text in error messages ("my_npu.json");
 // a relative path in "extends" is resolved against origin's directory.
-StatusOr<TargetProfile> ParseTargetProfile(const std::string& json_text,
-                                           const std::string& origin);
+StatusOr<TargetProfile> ParseTargetProfile(const std::string& json_text, const std::string& origin);
 
 // A bare id ("stm32n6") loads a built-in profile; anything containing '/' or ending in
 // ".json" is read from that file.
