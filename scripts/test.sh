@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Every test: the unit/integration suite (incl. ONNX conformance and the ONNX Runtime oracle),
+# the same suite under ASan+UBSan, and a short fuzzing run of the model loader.
+# Expects a Release build in build/ (scripts/bootstrap.sh test does that first).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+jobs="${EDGEFIT_JOBS:-$(nproc)}"
+status=0
+
+echo "== tests (Release)"
+ctest --test-dir build -j "$jobs" --output-on-failure || status=1
+
+echo "== tests (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGEFIT_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan -j "$jobs" --output-on-failure -LE "oracle|slow" || status=1
+
+if [ -x fuzz/run.sh ]; then
+  echo "== fuzz (model loader, ${EDGEFIT_FUZZ_SECONDS:-60} s)"
+  fuzz/run.sh "${EDGEFIT_FUZZ_SECONDS:-60}" || status=1
+fi
+
+if [ $status -eq 0 ]; then echo "== all test stages passed"; else echo "== some test stage FAILED"; fi
+exit $status
