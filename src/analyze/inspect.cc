@@ -173,8 +173,13 @@ std::string FormatInspectText(const InspectReport& r) {
   for (const auto& [dtype, cb] : r.parameters_by_dtype)
     os << "  " << dtype << ": " << cb.first << " (" << HumanBytes(cb.second) << ")\n";
   os << "\nMax tensor rank: " << r.max_rank << "\n";
-  for (const auto& v : r.max_rank_values)
+  const size_t kShown = 10;
+  for (size_t i = 0; i < r.max_rank_values.size() && i < kShown; ++i) {
+    const auto& v = r.max_rank_values[i];
     os << "  " << v.name << " " << v.shape << " from " << v.producer << "\n";
+  }
+  if (r.max_rank_values.size() > kShown)
+    os << "  ... and " << r.max_rank_values.size() - kShown << " more (see --json)\n";
   os << "Values with a non-static shape: " << r.non_static_count << " of " << r.value_count << "\n";
   for (const auto& e : r.non_static_examples) os << "  " << e << "\n";
   if (r.non_static_count > r.non_static_examples.size())
