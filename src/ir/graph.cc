@@ -490,7 +490,7 @@ Status Graph::Verify() const {
         return InvalidModel(where + ": " + n->Describe() + " input " + std::to_string(i) + " '" +
                             v->name_ + "' is not produced by any node, graph input or initializer");
       if (v->producer_ && v->producer_->graph_ == this &&
-          position[v->producer_] > position[n.get()])
+          position[v->producer_] >= position[n.get()])  // >=: a node reading its own output
         out_of_order = true;
     }
     for (const Attribute& a : n->attributes_)
