@@ -20,7 +20,9 @@ struct ImportContext {
   std::string base_dir;
   LoadOptions options;
   std::vector<std::string>* external_files;
-  Status Error(const std::string& msg) const { return InvalidModel(origin + ": " + msg); }
+  // Where inside the model ("If 'cond' attribute 'then_branch': "), after the file name.
+  std::string scope = "";
+  Status Error(const std::string& msg) const { return InvalidModel(origin + ": " + scope + msg); }
 };
 
 // Resolves an external data location against the model folder, refusing anything outside it.
@@ -79,6 +81,10 @@ Status ReadExternalData(const ImportContext& ctx, const onnx::TensorProto& tp, T
                      std::to_string(size) + " bytes, but the tensor needs " +
                      std::to_string(expected) + " bytes at offset " + std::to_string(offset));
   if (!ctx.options.load_external_data) return Status::Ok();  // validated, not read
+  // Allocate only now that the file is known to hold the bytes.
+  auto created = Tensor::Create(t->dtype(), t->shape());
+  if (!created.ok()) return ctx.Error("tensor '" + tp.name() + "': " + created.status().message());
+  *t = std::move(created).value();
   std::ifstream in(path, std::ios::binary);
   in.seekg(offset);
   in.read(static_cast<char*>(t->raw()), static_cast<std::streamsize>(expected));
@@ -116,32 +122,48 @@ Status ImportTensor(const ImportContext& ctx, onnx::TensorProto* tp, Tensor* out
                      " has more elements than allowed (" +
                      std::to_string(ctx.options.max_tensor_elements) + ")");
   auto dtype = static_cast<DataType>(tp->data_type());
-  if (tp->data_location() == onnx::TensorProto::EXTERNAL && !ctx.options.load_external_data) {
-    // Metadata only: dtype and shape, no storage (saving keeps the external reference).
-    *out = Tensor::Wrap(dtype, shape, nullptr);
-    enc->doc_string = tp->doc_string();
-    if (dtype == DataType::kString)
-      return ctx.Error("tensor '" + name + "': string tensors cannot use external data");
-    return ReadExternalData(ctx, *tp, out, enc);
-  }
-  auto created = Tensor::Create(dtype, shape);
-  if (!created.ok()) return created.status().WithContext(ctx.origin + ": tensor '" + name + "'");
-  *out = std::move(created).value();
   enc->doc_string = tp->doc_string();
-
   if (tp->data_location() == onnx::TensorProto::EXTERNAL) {
+    // Metadata only until ReadExternalData has checked the file (and load_external_data is on);
+    // when not loaded, raw() stays nullptr and saving keeps the external reference.
+    *out = Tensor::Wrap(dtype, shape, nullptr);
     if (dtype == DataType::kString)
       return ctx.Error("tensor '" + name + "': string tensors cannot use external data");
     return ReadExternalData(ctx, *tp, out, enc);
   }
+  // Check that the file holds the declared data before allocating: a few bytes must not be able
+  // to declare gigabytes. n <= max_tensor_elements and elements are <= 16 bytes: no overflow.
+  const size_t nbytes = static_cast<size_t>(n) * DataTypeSize(dtype);
   if (tp->has_raw_data()) {
-    enc->raw_data = true;
     if (dtype == DataType::kString)
       return ctx.Error("tensor '" + name + "': string tensors cannot use raw_data");
-    if (tp->raw_data().size() != out->nbytes())
+    if (tp->raw_data().size() != nbytes)
       return ctx.Error("tensor '" + name + "' of shape " + ShapeToString(shape) + " (" +
-                       DataTypeName(dtype) + ") needs " + std::to_string(out->nbytes()) +
+                       DataTypeName(dtype) + ") needs " + std::to_string(nbytes) +
                        " bytes of raw_data but has " + std::to_string(tp->raw_data().size()));
+  } else {
+    int64_t stored = 0, expected = n;
+    switch (dtype) {
+      case DataType::kComplex64: expected = 2 * n; [[fallthrough]];
+      case DataType::kFloat: stored = tp->float_data_size(); break;
+      case DataType::kComplex128: expected = 2 * n; [[fallthrough]];
+      case DataType::kDouble: stored = tp->double_data_size(); break;
+      case DataType::kInt64: stored = tp->int64_data_size(); break;
+      case DataType::kUint32:
+      case DataType::kUint64: stored = tp->uint64_data_size(); break;
+      case DataType::kString: stored = tp->string_data_size(); break;
+      default: stored = tp->int32_data_size(); break;
+    }
+    if (stored != expected)
+      return ctx.Error("tensor '" + name + "' declares " + std::to_string(expected) +
+                       " values but stores " + std::to_string(stored));
+  }
+  auto created = Tensor::Create(dtype, shape);
+  if (!created.ok()) return ctx.Error("tensor '" + name + "': " + created.status().message());
+  *out = std::move(created).value();
+
+  if (tp->has_raw_data()) {
+    enc->raw_data = true;
     if (out->nbytes()) std::memcpy(out->raw(), tp->raw_data().data(), out->nbytes());
     std::string().swap(*tp->mutable_raw_data());
     return Status::Ok();
@@ -268,11 +290,12 @@ Status ImportAttribute(const ImportContext& ctx, const Node& node, onnx::Attribu
   a->floats.assign(ap->floats().begin(), ap->floats().end());
   a->ints.assign(ap->ints().begin(), ap->ints().end());
   a->strings.assign(ap->strings().begin(), ap->strings().end());
+  ImportContext scoped = ctx;  // messages name the file first, then the node and attribute
+  scoped.scope += node.Describe() + " attribute '" + a->name + "': ";
   auto import_tensor = [&](onnx::TensorProto* tp) -> Status {
     AttrTensor at;
     at.name = tp->name();
-    RETURN_IF_ERROR(ImportTensor(ctx, tp, &at.tensor, &at.encoding)
-                        .WithContext(node.Describe() + " attribute '" + a->name + "'"));
+    RETURN_IF_ERROR(ImportTensor(scoped, tp, &at.tensor, &at.encoding));
     a->tensors.push_back(std::move(at));
     return Status::Ok();
   };
@@ -280,8 +303,7 @@ Status ImportAttribute(const ImportContext& ctx, const Node& node, onnx::Attribu
   for (auto& tp : *ap->mutable_tensors()) RETURN_IF_ERROR(import_tensor(&tp));
   auto import_graph = [&](onnx::GraphProto* sub) -> Status {
     auto sg = std::make_shared<Graph>(g);
-    RETURN_IF_ERROR(ImportGraph(ctx, sub, sg.get())
-                        .WithContext(node.Describe() + " attribute '" + a->name + "'"));
+    RETURN_IF_ERROR(ImportGraph(scoped, sub, sg.get()));
     a->graphs.push_back(std::move(sg));
     return Status::Ok();
   };
@@ -488,9 +510,8 @@ StatusOr<Model> LoadModelFromBytes(const void* data, size_t size, const std::str
 StatusOr<Model> LoadModel(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return NotFound(path + ": no such file");
-  if (fs::is_directory(path, ec))
-    return InvalidArgument(path + ": is a directory, not a model file");
-  if (!fs::is_regular_file(path, ec)) return InvalidArgument(path + ": is not a regular file");
+  if (fs::is_directory(path, ec)) return InvalidModel(path + ": is a directory, not a model file");
+  if (!fs::is_regular_file(path, ec)) return InvalidModel(path + ": is not a regular file");
   auto size = fs::file_size(path, ec);
   if (ec) return IoError(path + ": " + ec.message());
   if (size == 0) return InvalidModel(path + ": file is empty");
