@@ -1,8 +1,686 @@
-// Kernel family: (being written; registers nothing yet).
+// Kernel family: Conv and ConvTranspose (float32, any number of spatial axes).
+//
+// Conv picks one of three paths per node and run:
+//   - depthwise (one input channel per group, 1-D/2-D): a direct loop per output plane that adds
+//     each kernel tap to a whole output row (vectorizes for stride 1); the MobileNet case;
+//   - tiny (few multiply-adds per image and group): a plain direct loop;
+//   - otherwise im2col into ctx.Scratch (skipped for 1x1 stride-1 unpadded kernels, where the
+//     input already is the column matrix) and one blas::Sgemm per image, group and column tile,
+//     with the bias written into the output first (beta = 1).
+// ConvTranspose is the adjoint: Sgemm W^T * X into a column buffer, then col2im adds the columns
+// into the output (initialized with the bias).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "runtime/blas.h"
+#include "runtime/kernels/conv_impl.h"
 #include "runtime/kernels/families.h"
 
 namespace edgefit {
 
-void RegisterConvKernels(KernelRegistry& r) { (void)r; }
+// ------------------------------------------------------------------------- spatial helpers
+
+namespace spatial {
+
+std::string Join(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+StatusOr<Attrs> ParseAttrs(const KernelInit& init, bool kernel_required) {
+  Attrs a;
+  const Node& n = init.node;
+  std::string pad = n.GetString("auto_pad", "NOTSET");
+  if (pad == "NOTSET" || pad.empty())
+    a.auto_pad = AutoPad::kNotSet;
+  else if (pad == "SAME_UPPER")
+    a.auto_pad = AutoPad::kSameUpper;
+  else if (pad == "SAME_LOWER")
+    a.auto_pad = AutoPad::kSameLower;
+  else if (pad == "VALID")
+    a.auto_pad = AutoPad::kValid;
+  else
+    return init.Invalid("auto_pad '" + pad + "' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID");
+  a.kernel_shape = n.GetInts("kernel_shape");
+  a.strides = n.GetInts("strides");
+  a.dilations = n.GetInts("dilations");
+  a.pads = n.GetInts("pads");
+  if (kernel_required && a.kernel_shape.empty())
+    return init.Invalid("the kernel_shape attribute is required");
+  for (int64_t k : a.kernel_shape)
+    if (k <= 0) return init.Invalid("kernel_shape " + Join(a.kernel_shape) + " must be positive");
+  for (int64_t s : a.strides)
+    if (s <= 0) return init.Invalid("strides " + Join(a.strides) + " must be positive");
+  for (int64_t d : a.dilations)
+    if (d <= 0) return init.Invalid("dilations " + Join(a.dilations) + " must be positive");
+  for (int64_t p : a.pads)
+    if (p < 0) return init.Unsupported("negative pads " + Join(a.pads));
+  if (a.pads.size() % 2) return init.Invalid("pads " + Join(a.pads) + " must have an even length");
+  // Lengths must agree with each other (and with kernel_shape when given).
+  size_t rank = a.kernel_shape.size();
+  auto check = [&](const std::vector<int64_t>& v, size_t per_axis, const char* name) -> Status {
+    if (v.empty()) return Status::Ok();
+    if (rank == 0) rank = v.size() / per_axis;
+    if (v.size() != rank * per_axis)
+      return init.Invalid(std::string(name) + " " + Join(v) + " does not match " +
+                          std::to_string(rank) + " spatial axes");
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(check(a.strides, 1, "strides"));
+  RETURN_IF_ERROR(check(a.dilations, 1, "dilations"));
+  RETURN_IF_ERROR(check(a.pads, 2, "pads"));
+  return a;
+}
+
+int64_t Geometry::in_size() const {
+  int64_t n = 1;
+  for (int64_t v : in) n *= v;
+  return n;
+}
+int64_t Geometry::out_size() const {
+  int64_t n = 1;
+  for (int64_t v : out) n *= v;
+  return n;
+}
+int64_t Geometry::kernel_size() const {
+  int64_t n = 1;
+  for (int64_t v : kernel) n *= v;
+  return n;
+}
+
+StatusOr<Geometry> ForwardGeometry(const Attrs& a, const std::vector<int64_t>& in,
+                                   const std::vector<int64_t>& kernel) {
+  Geometry g;
+  g.rank = in.size();
+  const size_t r = g.rank;
+  if (kernel.size() != r)
+    return InvalidArgument("kernel " + Join(kernel) + " does not match the input's " +
+                           std::to_string(r) + " spatial axes " + Join(in));
+  auto sized = [&](const std::vector<int64_t>& v, size_t n, const char* name) -> Status {
+    if (!v.empty() && v.size() != n)
+      return InvalidArgument(std::string(name) + " " + Join(v) + " does not match the input's " +
+                             std::to_string(r) + " spatial axes " + Join(in));
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(sized(a.kernel_shape, r, "kernel_shape"));
+  RETURN_IF_ERROR(sized(a.strides, r, "strides"));
+  RETURN_IF_ERROR(sized(a.dilations, r, "dilations"));
+  RETURN_IF_ERROR(sized(a.pads, 2 * r, "pads"));
+  g.in = in;
+  g.kernel = kernel;
+  g.stride = a.strides.empty() ? std::vector<int64_t>(r, 1) : a.strides;
+  g.dilation = a.dilations.empty() ? std::vector<int64_t>(r, 1) : a.dilations;
+  g.pad_begin.assign(r, 0);
+  g.pad_end.assign(r, 0);
+  g.out.assign(r, 0);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t s = g.stride[i], eff = g.effective_kernel(i);
+    if (a.auto_pad == AutoPad::kSameUpper || a.auto_pad == AutoPad::kSameLower) {
+      g.out[i] = (in[i] + s - 1) / s;
+      int64_t total = std::max<int64_t>(0, (g.out[i] - 1) * s + eff - in[i]);
+      int64_t small = total / 2, big = total - small;
+      g.pad_begin[i] = a.auto_pad == AutoPad::kSameUpper ? small : big;
+      g.pad_end[i] = a.auto_pad == AutoPad::kSameUpper ? big : small;
+      continue;
+    }
+    if (a.auto_pad == AutoPad::kNotSet && !a.pads.empty()) {
+      g.pad_begin[i] = a.pads[i];
+      g.pad_end[i] = a.pads[i + r];
+    }
+    int64_t avail = in[i] + g.pad_begin[i] + g.pad_end[i] - eff;
+    if (avail < 0)
+      return InvalidArgument("spatial axis " + std::to_string(i) + " of size " +
+                             std::to_string(in[i]) + " (pads " + std::to_string(g.pad_begin[i]) +
+                             "+" + std::to_string(g.pad_end[i]) + ") is smaller than the kernel (" +
+                             std::to_string(eff) + " with dilation)");
+    if (a.ceil_mode) {
+      g.out[i] = (avail + s - 1) / s + 1;
+      // A last window that would start in the end padding is dropped.
+      if ((g.out[i] - 1) * s >= in[i] + g.pad_begin[i]) --g.out[i];
+    } else {
+      g.out[i] = avail / s + 1;
+    }
+  }
+  return g;
+}
+
+}  // namespace spatial
+
+namespace {
+
+using spatial::AutoPad;
+using spatial::Geometry;
+using spatial::Join;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
+
+// The range [lo, hi) of j in [0, count) for which (pos0 + j) * stride + offset is in [0, size).
+void ValidRange(int64_t pos0, int64_t count, int64_t stride, int64_t offset, int64_t size,
+                int64_t* lo, int64_t* hi) {
+  *lo = std::max<int64_t>(0, CeilDiv(-offset, stride) - pos0);
+  *hi = std::min<int64_t>(count, FloorDiv(size - 1 - offset, stride) - pos0 + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+Status CheckFloatInputs(const KernelInit& init, std::initializer_list<size_t> inputs) {
+  for (size_t i : inputs) {
+    if (!init.has_input(i)) continue;
+    DataType t = init.input_types[i]->elem_type;
+    if (t != DataType::kUndefined && t != DataType::kFloat)
+      return init.Unsupported(std::string("input ") + std::to_string(i) + " of type " +
+                              DataTypeName(t) + " (only float32 is implemented)");
+  }
+  return Status::Ok();
+}
+
+Status CheckFloatTensors(const KernelContext& ctx, std::initializer_list<size_t> inputs) {
+  for (size_t i : inputs) {
+    const Tensor* t = ctx.input(i);
+    if (t && t->dtype() != DataType::kFloat)
+      return Unsupported(ctx.node_description() + ": input " + std::to_string(i) + " of type " +
+                         DataTypeName(t->dtype()) + " (only float32 is implemented)");
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------------- im2col / col2im
+//
+// Both work on one image and group: `image` is [channels, g.in...], and the columns are the
+// output positions [s0, s0 + count) of the grid g.out (row r = (channel, kernel tap) of the
+// column matrix holds `count` entries). Image coordinate = position * stride - pad + tap *
+// dilation.
+
+// Calls line(channel, tap coords, image line offset or -1 when out of range, pos along the last
+// axis, count along it, column offset) for every row and run of positions along the last axis.
+template <typename LineFn>
+void ForEachLine(const Geometry& g, int64_t row, int64_t s0, int64_t count,
+                 std::vector<int64_t>& tap, std::vector<int64_t>& pos, LineFn&& line) {
+  const size_t r = g.rank;
+  const size_t last = r - 1;
+  int64_t k = row % g.kernel_size();
+  for (size_t d = r; d-- > 0;) {
+    tap[d] = k % g.kernel[d];
+    k /= g.kernel[d];
+  }
+  int64_t rem = s0;
+  for (size_t d = r; d-- > 0;) {
+    pos[d] = rem % g.out[d];
+    rem /= g.out[d];
+  }
+  int64_t done = 0;
+  while (done < count) {
+    int64_t n = std::min(g.out[last] - pos[last], count - done);
+    int64_t base = 0;
+    bool inside = true;
+    for (size_t d = 0; d < last; ++d) {
+      int64_t i = pos[d] * g.stride[d] - g.pad_begin[d] + tap[d] * g.dilation[d];
+      if (i < 0 || i >= g.in[d]) {
+        inside = false;
+        break;
+      }
+      base = base * g.in[d] + i;
+    }
+    line(inside ? base * g.in[last] : -1, pos[last], n, done);
+    done += n;
+    pos[last] = 0;
+    for (size_t d = last; d-- > 0;) {
+      if (++pos[d] < g.out[d]) break;
+      pos[d] = 0;
+    }
+  }
+}
+
+void Im2Col(const float* image, int64_t channels, const Geometry& g, int64_t s0, int64_t count,
+            float* col, KernelContext& ctx) {
+  const int64_t taps = g.kernel_size(), in_size = g.in_size();
+  const size_t last = g.rank - 1;
+  const int64_t width = g.in[last], stride = g.stride[last];
+  ctx.ParallelFor(channels * taps, [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> tap(g.rank), pos(g.rank);
+    for (int64_t row = begin; row < end; ++row) {
+      const float* src = image + (row / taps) * in_size;
+      float* dst = col + row * count;
+      ForEachLine(g, row, s0, count, tap, pos,
+                  [&](int64_t line, int64_t p0, int64_t n, int64_t at) {
+                    float* out = dst + at;
+                    if (line < 0) {
+                      std::fill(out, out + n, 0.f);
+                      return;
+                    }
+                    const float* in = src + line;
+                    const int64_t off = tap[last] * g.dilation[last] - g.pad_begin[last];
+                    int64_t lo, hi;
+                    ValidRange(p0, n, stride, off, width, &lo, &hi);
+                    std::fill(out, out + lo, 0.f);
+                    if (stride == 1) {
+                      std::memcpy(out + lo, in + p0 + lo + off, (hi - lo) * sizeof(float));
+                    } else {
+                      for (int64_t j = lo; j < hi; ++j) out[j] = in[(p0 + j) * stride + off];
+                    }
+                    std::fill(out + hi, out + n, 0.f);
+                  });
+    }
+  });
+}
+
+// The adjoint: image[channel][coord] += col[row][position]. Parallel over channels (each
+// channel's rows write only that channel's plane).
+void Col2Im(const float* col, int64_t channels, const Geometry& g, int64_t s0, int64_t count,
+            float* image, KernelContext& ctx) {
+  const int64_t taps = g.kernel_size(), in_size = g.in_size();
+  const size_t last = g.rank - 1;
+  const int64_t width = g.in[last], stride = g.stride[last];
+  ctx.ParallelFor(channels, [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> tap(g.rank), pos(g.rank);
+    for (int64_t c = begin; c < end; ++c) {
+      float* plane = image + c * in_size;
+      for (int64_t row = c * taps; row < (c + 1) * taps; ++row) {
+        const float* src = col + row * count;
+        ForEachLine(g, row, s0, count, tap, pos,
+                    [&](int64_t line, int64_t p0, int64_t n, int64_t at) {
+                      if (line < 0) return;
+                      float* out = plane + line;
+                      const float* in = src + at;
+                      const int64_t off = tap[last] * g.dilation[last] - g.pad_begin[last];
+                      int64_t lo, hi;
+                      ValidRange(p0, n, stride, off, width, &lo, &hi);
+                      for (int64_t j = lo; j < hi; ++j) out[(p0 + j) * stride + off] += in[j];
+                    });
+      }
+    }
+  });
+}
+
+// ------------------------------------------------------------------------- direct loops
+
+// Conv with one input channel per group, 1-D or 2-D (treated as H = 1): y[n, m] = bias[m] +
+// sum over taps of w[m, tap] * x[n, m / mg] shifted. Each tap is added to a whole output row.
+void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y, int64_t batch,
+                     int64_t channels, int64_t mg, const Geometry& g, KernelContext& ctx) {
+  const bool one_d = g.rank == 1;
+  const int64_t H = one_d ? 1 : g.in[0], W = g.in[g.rank - 1];
+  const int64_t OH = one_d ? 1 : g.out[0], OW = g.out[g.rank - 1];
+  const int64_t KH = one_d ? 1 : g.kernel[0], KW = g.kernel[g.rank - 1];
+  const int64_t SH = one_d ? 1 : g.stride[0], SW = g.stride[g.rank - 1];
+  const int64_t DH = one_d ? 1 : g.dilation[0], DW = g.dilation[g.rank - 1];
+  const int64_t PH = one_d ? 0 : g.pad_begin[0], PW = g.pad_begin[g.rank - 1];
+  const int64_t M = channels * mg;
+  ctx.ParallelFor(batch * M, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t n = p / M, m = p % M;
+      const float* xc = x + (n * channels + m / mg) * H * W;
+      const float* wm = w + m * KH * KW;
+      float* yp = y + p * OH * OW;
+      const float b = bias ? bias[m] : 0.f;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        float* yr = yp + oh * OW;
+        std::fill(yr, yr + OW, b);
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          const float* xr = xc + ih * W;
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const float wv = wm[kh * KW + kw];
+            const int64_t off = kw * DW - PW;
+            int64_t lo, hi;
+            ValidRange(0, OW, SW, off, W, &lo, &hi);
+            if (SW == 1) {
+              const float* xs = xr + off;
+              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xs[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * SW + off];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// Any conv, as a plain loop over output elements (for tiny convs and N-D depthwise).
+void DirectConv(const float* x, const float* w, const float* bias, float* y, int64_t batch,
+                int64_t C, int64_t M, int64_t group, const Geometry& g, KernelContext& ctx) {
+  const int64_t cg = C / group, mg = M / group, taps = g.kernel_size();
+  const int64_t in_size = g.in_size(), out_size = g.out_size();
+  const size_t r = g.rank;
+  ctx.ParallelFor(batch * M, [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> pos(r), tap(r);
+    // Per tap: image offset relative to the window origin, and per-axis tap offsets.
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t n = p / M, m = p % M, gi = m / mg;
+      const float* xg = x + (n * C + gi * cg) * in_size;
+      const float* wm = w + m * cg * taps;
+      float* yp = y + p * out_size;
+      std::fill(pos.begin(), pos.end(), 0);
+      for (int64_t s = 0; s < out_size; ++s) {
+        float sum = bias ? bias[m] : 0.f;
+        std::fill(tap.begin(), tap.end(), 0);
+        for (int64_t t = 0; t < taps; ++t) {
+          int64_t off = 0;
+          bool inside = true;
+          for (size_t d = 0; d < r; ++d) {
+            int64_t i = pos[d] * g.stride[d] - g.pad_begin[d] + tap[d] * g.dilation[d];
+            if (i < 0 || i >= g.in[d]) {
+              inside = false;
+              break;
+            }
+            off = off * g.in[d] + i;
+          }
+          if (inside)
+            for (int64_t c = 0; c < cg; ++c) sum += xg[c * in_size + off] * wm[c * taps + t];
+          for (size_t d = r; d-- > 0;) {
+            if (++tap[d] < g.kernel[d]) break;
+            tap[d] = 0;
+          }
+        }
+        yp[s] = sum;
+        for (size_t d = r; d-- > 0;) {
+          if (++pos[d] < g.out[d]) break;
+          pos[d] = 0;
+        }
+      }
+    }
+  });
+}
+
+// Columns per im2col tile: keep the column buffer around 8 MB.
+int64_t ColumnTile(int64_t rows, int64_t columns) {
+  constexpr int64_t kBudget = int64_t{2} << 20;  // floats
+  if (rows * columns <= kBudget) return columns;
+  int64_t tile = std::max<int64_t>(256, kBudget / std::max<int64_t>(rows, 1));
+  return std::min(tile, columns);
+}
+
+constexpr int64_t kTinyMacs = 2048;  // per image and group
+
+// ------------------------------------------------------------------------- Conv
+
+class ConvKernel : public Kernel {
+ public:
+  ConvKernel(spatial::Attrs attrs, int64_t group) : attrs_(std::move(attrs)), group_(group) {}
+
+  Status Run(KernelContext& ctx) override {
+    RETURN_IF_ERROR(CheckFloatTensors(ctx, {0, 1, 2}));
+    const Tensor& X = *ctx.input(0);
+    const Tensor& Wt = *ctx.input(1);
+    const Tensor* B = ctx.input(2);
+    if (X.rank() < 3)
+      return ctx.Error("X must have rank >= 3 (N, C, spatial...), got " + ShapeToString(X.shape()));
+    if (Wt.rank() != X.rank())
+      return ctx.Error("W " + ShapeToString(Wt.shape()) + " must have the rank of X " +
+                       ShapeToString(X.shape()));
+    const int64_t N = X.dim(0), C = X.dim(1), M = Wt.dim(0), cg = Wt.dim(1);
+    if (C != cg * group_)
+      return ctx.Error("X has " + std::to_string(C) + " channels but W " +
+                       ShapeToString(Wt.shape()) + " with group " + std::to_string(group_) +
+                       " expects " + std::to_string(cg * group_));
+    if (M % group_ != 0)
+      return ctx.Error("W's " + std::to_string(M) + " output channels are not divisible by group " +
+                       std::to_string(group_));
+    if (B && B->numel() != M)
+      return ctx.Error("B " + ShapeToString(B->shape()) + " must have " + std::to_string(M) +
+                       " elements");
+    std::vector<int64_t> in(X.shape().begin() + 2, X.shape().end());
+    std::vector<int64_t> kernel(Wt.shape().begin() + 2, Wt.shape().end());
+    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
+      return ctx.Error("kernel_shape " + Join(attrs_.kernel_shape) + " does not match W " +
+                       ShapeToString(Wt.shape()));
+    auto geometry = spatial::ForwardGeometry(attrs_, in, kernel);
+    if (!geometry.ok()) return ctx.Error(geometry.status().message());
+    const Geometry& g = *geometry;
+    Shape yshape = {N, M};
+    yshape.insert(yshape.end(), g.out.begin(), g.out.end());
+    ASSIGN_OR_RETURN(Tensor * Y, ctx.Output(0, DataType::kFloat, yshape));
+    if (Y->numel() == 0) return Status::Ok();
+    const float* x = X.data<float>();
+    const float* w = Wt.data<float>();
+    const float* bias = B ? B->data<float>() : nullptr;
+    float* y = Y->data<float>();
+    const int64_t mg = M / group_, taps = g.kernel_size();
+    const int64_t S = g.out_size(), in_size = g.in_size(), rows = cg * taps;
+
+    if (cg == 0 || taps == 0) {  // nothing to sum: the bias alone
+      for (int64_t p = 0; p < N * M; ++p)
+        std::fill(y + p * S, y + (p + 1) * S, bias ? bias[p % M] : 0.f);
+      return Status::Ok();
+    }
+    if (cg == 1 && g.rank <= 2) {
+      DepthwiseConv2D(x, w, bias, y, N, C, mg, g, ctx);
+      return Status::Ok();
+    }
+    if (cg == 1 || mg * rows * S <= kTinyMacs) {
+      DirectConv(x, w, bias, y, N, C, M, group_, g, ctx);
+      return Status::Ok();
+    }
+    bool pointwise = true;
+    for (size_t d = 0; d < g.rank; ++d)
+      pointwise = pointwise && g.kernel[d] == 1 && g.stride[d] == 1 && g.pad_begin[d] == 0 &&
+                  g.pad_end[d] == 0;
+    const int64_t tile = pointwise ? S : ColumnTile(rows, S);
+    float* col = nullptr;
+    if (!pointwise) {
+      col = static_cast<float*>(ctx.Scratch(static_cast<size_t>(rows * tile) * sizeof(float)));
+      if (!col) return ResourceExhausted(ctx.node_description() + ": no memory for im2col");
+    }
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t gi = 0; gi < group_; ++gi) {
+        const float* xg = x + (n * C + gi * cg) * in_size;
+        const float* wg = w + gi * mg * rows;
+        float* yg = y + (n * M + gi * mg) * S;
+        float beta = 0.f;
+        if (bias) {
+          for (int64_t m = 0; m < mg; ++m)
+            std::fill(yg + m * S, yg + (m + 1) * S, bias[gi * mg + m]);
+          beta = 1.f;
+        }
+        if (pointwise) {
+          blas::Sgemm(false, false, static_cast<int>(mg), static_cast<int>(S),
+                      static_cast<int>(rows), 1.f, wg, static_cast<int>(rows), xg,
+                      static_cast<int>(S), beta, yg, static_cast<int>(S));
+          continue;
+        }
+        for (int64_t s0 = 0; s0 < S; s0 += tile) {
+          const int64_t cnt = std::min(tile, S - s0);
+          Im2Col(xg, cg, g, s0, cnt, col, ctx);
+          blas::Sgemm(false, false, static_cast<int>(mg), static_cast<int>(cnt),
+                      static_cast<int>(rows), 1.f, wg, static_cast<int>(rows), col,
+                      static_cast<int>(cnt), beta, yg + s0, static_cast<int>(S));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  spatial::Attrs attrs_;
+  int64_t group_;
+};
+
+StatusOr<std::unique_ptr<Kernel>> MakeConv(const KernelInit& init) {
+  RETURN_IF_ERROR(CheckFloatInputs(init, {0, 1, 2}));
+  ASSIGN_OR_RETURN(spatial::Attrs attrs, spatial::ParseAttrs(init, false));
+  int64_t group = init.node.GetInt("group", 1);
+  if (group <= 0) return init.Invalid("group " + std::to_string(group) + " must be positive");
+  if (init.node.num_inputs() < 2 || !init.has_input(0) || !init.has_input(1))
+    return init.Invalid("needs inputs X and W");
+  return std::unique_ptr<Kernel>(new ConvKernel(std::move(attrs), group));
+}
+
+// ------------------------------------------------------------------------- ConvTranspose
+
+class ConvTransposeKernel : public Kernel {
+ public:
+  ConvTransposeKernel(spatial::Attrs attrs, int64_t group, std::vector<int64_t> output_padding,
+                      std::vector<int64_t> output_shape)
+      : attrs_(std::move(attrs)),
+        group_(group),
+        output_padding_(std::move(output_padding)),
+        output_shape_(std::move(output_shape)) {}
+
+  Status Run(KernelContext& ctx) override {
+    RETURN_IF_ERROR(CheckFloatTensors(ctx, {0, 1, 2}));
+    const Tensor& X = *ctx.input(0);
+    const Tensor& Wt = *ctx.input(1);
+    const Tensor* B = ctx.input(2);
+    if (X.rank() < 3)
+      return ctx.Error("X must have rank >= 3 (N, C, spatial...), got " + ShapeToString(X.shape()));
+    if (Wt.rank() != X.rank())
+      return ctx.Error("W " + ShapeToString(Wt.shape()) + " must have the rank of X " +
+                       ShapeToString(X.shape()));
+    const int64_t N = X.dim(0), C = X.dim(1), mg = Wt.dim(1), M = mg * group_;
+    if (Wt.dim(0) != C || C % group_ != 0)
+      return ctx.Error("W " + ShapeToString(Wt.shape()) + " must have X's " + std::to_string(C) +
+                       " channels first, divisible by group " + std::to_string(group_));
+    if (B && B->numel() != M)
+      return ctx.Error("B " + ShapeToString(B->shape()) + " must have " + std::to_string(M) +
+                       " elements");
+    const size_t r = X.rank() - 2;
+    const int64_t cg = C / group_;
+    std::vector<int64_t> in(X.shape().begin() + 2, X.shape().end());
+    std::vector<int64_t> kernel(Wt.shape().begin() + 2, Wt.shape().end());
+    ASSIGN_OR_RETURN(Geometry g, TransposedGeometry(ctx, in, kernel));
+    Shape yshape = {N, M};
+    yshape.insert(yshape.end(), g.in.begin(), g.in.end());
+    ASSIGN_OR_RETURN(Tensor * Y, ctx.Output(0, DataType::kFloat, yshape));
+    if (Y->numel() == 0) return Status::Ok();
+    const float* x = X.data<float>();
+    const float* w = Wt.data<float>();
+    const float* bias = B ? B->data<float>() : nullptr;
+    float* y = Y->data<float>();
+    const int64_t S_out = g.in_size(), S_in = g.out_size(), taps = g.kernel_size();
+    const int64_t rows = mg * taps;
+    for (int64_t p = 0; p < N * M; ++p)
+      std::fill(y + p * S_out, y + (p + 1) * S_out, bias ? bias[p % M] : 0.f);
+    if (S_in == 0 || cg == 0 || taps == 0) return Status::Ok();
+    bool pointwise = true;
+    for (size_t d = 0; d < r; ++d)
+      pointwise = pointwise && g.kernel[d] == 1 && g.stride[d] == 1 && g.pad_begin[d] == 0 &&
+                  g.in[d] == g.out[d];
+    const int64_t tile = pointwise ? S_in : ColumnTile(rows, S_in);
+    float* col = nullptr;
+    if (!pointwise) {
+      col = static_cast<float*>(ctx.Scratch(static_cast<size_t>(rows * tile) * sizeof(float)));
+      if (!col) return ResourceExhausted(ctx.node_description() + ": no memory for col2im");
+    }
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t gi = 0; gi < group_; ++gi) {
+        const float* xg = x + (n * C + gi * cg) * S_in;
+        const float* wg = w + gi * cg * rows;  // [cg, mg * taps]
+        float* yg = y + (n * M + gi * mg) * S_out;
+        if (pointwise) {
+          blas::Sgemm(true, false, static_cast<int>(mg), static_cast<int>(S_in),
+                      static_cast<int>(cg), 1.f, wg, static_cast<int>(rows), xg,
+                      static_cast<int>(S_in), 1.f, yg, static_cast<int>(S_out));
+          continue;
+        }
+        for (int64_t s0 = 0; s0 < S_in; s0 += tile) {
+          const int64_t cnt = std::min(tile, S_in - s0);
+          blas::Sgemm(true, false, static_cast<int>(rows), static_cast<int>(cnt),
+                      static_cast<int>(cg), 1.f, wg, static_cast<int>(rows), xg + s0,
+                      static_cast<int>(S_in), 0.f, col, static_cast<int>(cnt));
+          Col2Im(col, mg, g, s0, cnt, yg, ctx);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // The geometry seen from the output: g.in = Y's spatial dims, g.out = X's (the positions the
+  // columns run over), so that col2im is the adjoint of the forward conv's im2col.
+  StatusOr<Geometry> TransposedGeometry(const KernelContext& ctx, const std::vector<int64_t>& in,
+                                        const std::vector<int64_t>& kernel) const {
+    const size_t r = in.size();
+    const spatial::Attrs& a = attrs_;
+    auto sized = [&](const std::vector<int64_t>& v, size_t n, const char* name) -> Status {
+      if (!v.empty() && v.size() != n)
+        return ctx.Error(std::string(name) + " " + Join(v) + " does not match X's " +
+                         std::to_string(r) + " spatial axes " + Join(in));
+      return Status::Ok();
+    };
+    RETURN_IF_ERROR(sized(a.kernel_shape, r, "kernel_shape"));
+    RETURN_IF_ERROR(sized(a.strides, r, "strides"));
+    RETURN_IF_ERROR(sized(a.dilations, r, "dilations"));
+    RETURN_IF_ERROR(sized(a.pads, 2 * r, "pads"));
+    RETURN_IF_ERROR(sized(output_padding_, r, "output_padding"));
+    if (!a.kernel_shape.empty() && a.kernel_shape != kernel)
+      return ctx.Error("kernel_shape " + Join(a.kernel_shape) + " does not match W's " +
+                       Join(kernel));
+    std::vector<int64_t> out_shape = output_shape_;
+    if (out_shape.size() == r + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
+    RETURN_IF_ERROR(sized(out_shape, r, "output_shape"));
+    Geometry g;
+    g.rank = r;
+    g.out = in;
+    g.kernel = kernel;
+    g.stride = a.strides.empty() ? std::vector<int64_t>(r, 1) : a.strides;
+    g.dilation = a.dilations.empty() ? std::vector<int64_t>(r, 1) : a.dilations;
+    g.pad_begin.assign(r, 0);
+    g.pad_end.assign(r, 0);
+    g.in.assign(r, 0);
+    for (size_t i = 0; i < r; ++i) {
+      const int64_t op = output_padding_.empty() ? 0 : output_padding_[i];
+      const int64_t full = g.stride[i] * (in[i] - 1) + op + g.effective_kernel(i);
+      const bool same = a.auto_pad == AutoPad::kSameUpper || a.auto_pad == AutoPad::kSameLower;
+      if (!out_shape.empty() || same) {
+        g.in[i] = !out_shape.empty() ? out_shape[i] : in[i] * g.stride[i];
+        int64_t total = std::max<int64_t>(0, full - g.in[i]);
+        int64_t small = total / 2, big = total - small;
+        g.pad_begin[i] = a.auto_pad == AutoPad::kSameUpper ? small : big;
+        g.pad_end[i] = a.auto_pad == AutoPad::kSameUpper ? big : small;
+      } else {
+        if (a.auto_pad == AutoPad::kNotSet && !a.pads.empty()) {
+          g.pad_begin[i] = a.pads[i];
+          g.pad_end[i] = a.pads[i + r];
+        }
+        g.in[i] = full - g.pad_begin[i] - g.pad_end[i];
+      }
+      if (g.in[i] < 0 || (g.in[i] == 0 && in[i] > 0))
+        return ctx.Error("output spatial axis " + std::to_string(i) + " would have size " +
+                         std::to_string(g.in[i]) + " (input " + std::to_string(in[i]) + ", pads " +
+                         std::to_string(g.pad_begin[i]) + "+" + std::to_string(g.pad_end[i]) + ")");
+    }
+    return g;
+  }
+
+  spatial::Attrs attrs_;
+  int64_t group_;
+  std::vector<int64_t> output_padding_;
+  std::vector<int64_t> output_shape_;
+};
+
+StatusOr<std::unique_ptr<Kernel>> MakeConvTranspose(const KernelInit& init) {
+  RETURN_IF_ERROR(CheckFloatInputs(init, {0, 1, 2}));
+  ASSIGN_OR_RETURN(spatial::Attrs attrs, spatial::ParseAttrs(init, false));
+  int64_t group = init.node.GetInt("group", 1);
+  if (group <= 0) return init.Invalid("group " + std::to_string(group) + " must be positive");
+  if (init.node.num_inputs() < 2 || !init.has_input(0) || !init.has_input(1))
+    return init.Invalid("needs inputs X and W");
+  std::vector<int64_t> output_padding = init.node.GetInts("output_padding");
+  std::vector<int64_t> output_shape = init.node.GetInts("output_shape");
+  for (int64_t v : output_padding)
+    if (v < 0) return init.Invalid("output_padding " + Join(output_padding) + " must be >= 0");
+  for (int64_t v : output_shape)
+    if (v < 0) return init.Invalid("output_shape " + Join(output_shape) + " must be >= 0");
+  return std::unique_ptr<Kernel>(new ConvTransposeKernel(
+      std::move(attrs), group, std::move(output_padding), std::move(output_shape)));
+}
+
+}  // namespace
+
+// Conv and ConvTranspose: version 1 and 11 differ only in documentation and in the default of
+// pads/kernel_shape (inferred from W), which this kernel handles for every version.
+void RegisterConvKernels(KernelRegistry& r) {
+  r.Add("Conv", 1, 10, MakeConv);
+  r.Add("Conv", 11, 1000, MakeConv);
+  r.Add("ConvTranspose", 1, 10, MakeConvTranspose);
+  r.Add("ConvTranspose", 11, 1000, MakeConvTranspose);
+}
 
 }  // namespace edgefit
