@@ -1,0 +1,13 @@
+// Factories of every pass (one pass per file in this folder). registry.cc lists them in order.
+#pragma once
+
+#include <memory>
+
+#include "passes/pass.h"
+
+namespace edgefit {
+
+std::unique_ptr<Pass> CreateTopoSortPass();       // topo_sort.cc
+std::unique_ptr<Pass> CreateEliminateDeadPass();  // eliminate_dead.cc
+
+}  // namespace edgefit

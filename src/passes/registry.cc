@@ -1,0 +1,25 @@
+// The explicit list of passes, with their stable ids. Adding a pass: one file, one line in
+// passes.h, one line here, and its section in docs/passes.md.
+#include "passes/passes.h"
+
+namespace edgefit {
+
+const std::vector<PassInfo>& AllPasses() {
+  static const std::vector<PassInfo> passes = {
+      {"topo-sort", "order nodes so each comes after its inputs' producers", CreateTopoSortPass},
+      {"eliminate-dead", "remove nodes, initializers and value_info nothing uses",
+       CreateEliminateDeadPass},
+  };
+  return passes;
+}
+
+StatusOr<std::unique_ptr<Pass>> CreatePass(const std::string& id) {
+  std::string known;
+  for (const PassInfo& p : AllPasses()) {
+    if (id == p.id) return p.create();
+    known += (known.empty() ? "" : ", ") + std::string(p.id);
+  }
+  return NotFound("unknown pass '" + id + "' (known: " + known + ")");
+}
+
+}  // namespace edgefit
