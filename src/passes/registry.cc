@@ -6,6 +6,12 @@ namespace edgefit {
 
 const std::vector<PassInfo>& AllPasses() {
   static const std::vector<PassInfo> passes = {
+      {"fix-dynamic-dims", "freeze input shapes (--input-shape, or dynamic batch -> 1)",
+       CreateFixDynamicDimsPass},
+      {"fold-batchnorm", "fold inference BatchNormalization into Conv/ConvTranspose/Gemm",
+       CreateFoldBatchNormPass},
+      {"eliminate-identity", "remove Identity, inference Dropout, no-op Reshape/Transpose/Cast/Pad",
+       CreateEliminateIdentityPass},
       {"topo-sort", "order nodes so each comes after its inputs' producers", CreateTopoSortPass},
       {"eliminate-dead", "remove nodes, initializers and value_info nothing uses",
        CreateEliminateDeadPass},
