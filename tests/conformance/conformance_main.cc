@@ -79,6 +79,15 @@ std::vector<fs::path> SortedFiles(const fs::path& dir, const std::string& prefix
   return files;
 }
 
+// ONNX 1.12's test data stores bfloat16 tensors with data_type UINT16 (same bits). Reinterpret
+// them as the type the model declares.
+Tensor AsDeclared(Tensor t, DataType declared) {
+  if (t.dtype() != DataType::kUint16 || declared != DataType::kBfloat16) return t;
+  Tensor out(DataType::kBfloat16, t.shape());
+  if (t.nbytes()) std::memcpy(out.raw(), t.raw(), t.nbytes());
+  return out;
+}
+
 enum class Outcome { kPass, kFail, kSkip };
 
 Outcome RunCase(const fs::path& dir, const Options& opt, std::string* reason) {
@@ -113,7 +122,18 @@ Outcome RunCase(const fs::path& dir, const Options& opt, std::string* reason) {
         *reason = "more input files than graph inputs";
         return Outcome::kFail;
       }
-      feeds.push_back({graph_inputs[i]->name(), std::move(t).value()});
+      // A few ONNX 1.12 cases ship input files that contradict the model's own fixed input
+      // shape (e.g. CastLike's 'like' stored as [1] for a declared [3,4]); edgefit rightly
+      // rejects such inputs, so these cases cannot be run as given.
+      if (auto declared = graph_inputs[i]->type().StaticShape();
+          declared && *declared != t->shape()) {
+        *reason = "test data input " + inputs[i].filename().string() + " has shape " +
+                  ShapeToString(t->shape()) + " but the model declares " +
+                  ShapeToString(*declared) + " (inconsistent test data)";
+        return Outcome::kSkip;
+      }
+      feeds.push_back({graph_inputs[i]->name(),
+                       AsDeclared(std::move(t).value(), graph_inputs[i]->type().elem_type)});
     }
     auto outputs = SortedFiles(set.path(), "output_");
     std::vector<Tensor> expected;
@@ -135,7 +155,7 @@ Outcome RunCase(const fs::path& dir, const Options& opt, std::string* reason) {
       return Outcome::kFail;
     }
     for (size_t i = 0; i < expected.size(); ++i) {
-      std::string diff = Compare(expected[i], (*got)[i]);
+      std::string diff = Compare(AsDeclared(expected[i], (*got)[i].dtype()), (*got)[i]);
       if (!diff.empty()) {
         *reason = set.path().filename().string() + " output " + std::to_string(i) + " '" +
                   (*session)->outputs()[i]->name() + "': " + diff;
