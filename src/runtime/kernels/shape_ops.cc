@@ -236,7 +236,7 @@ class SqueezeKernel : public Kernel {
     bool has_axes = has_axes_;
     if (axes_from_input_ && ctx.input(1)) {
       ASSIGN_OR_RETURN(axes, ReadInts(ctx, 1, "axes"));
-      has_axes = true;
+      has_axes = !axes.empty();  // an empty axes tensor squeezes every size-1 dim (as ORT)
     }
     int64_t r = static_cast<int64_t>(x.rank());
     std::vector<bool> drop(x.rank(), false);
