@@ -55,6 +55,9 @@ struct ExportOptions {
   size_t omit_data_above_bytes = 0;
 };
 
+// A deep copy (through protobuf; keeps source_path and external_data_files).
+StatusOr<Model> CloneModel(const Model& model);
+
 // IR <-> protobuf. `origin` names the source in error messages.
 Status ModelToProto(const Model& model, onnx::ModelProto* proto, const ExportOptions& options = {});
 // Consumes `proto` (large data fields are released as they are copied, to bound peak memory).

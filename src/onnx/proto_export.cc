@@ -258,6 +258,19 @@ Status ModelToProto(const Model& model, onnx::ModelProto* proto, const ExportOpt
   return ExportModel(ctx, model, proto);
 }
 
+StatusOr<Model> CloneModel(const Model& model) {
+  onnx::ModelProto mp;
+  RETURN_IF_ERROR(ModelToProto(model, &mp));
+  LoadOptions lo;
+  lo.load_external_data = false;  // tensors without data stay references (export keeps them)
+  std::string base =
+      model.source_path.empty() ? "" : fs::path(model.source_path).parent_path().string();
+  ASSIGN_OR_RETURN(Model copy, ModelFromProto(&mp, "(copy)", base, lo));
+  copy.source_path = model.source_path;
+  copy.external_data_files = model.external_data_files;
+  return copy;
+}
+
 Status SaveModel(const Model& model, const std::string& path, const SaveOptions& options) {
   fs::path out(path);
   if (out.filename().empty()) return InvalidArgument(path + ": output path names no file");

@@ -55,8 +55,7 @@ StatusOr<EquivalenceReport> CheckEquivalence(const Model& reference, const Model
   const auto& outs = (*cand)->outputs();
   if (outs.size() != (*ref)->outputs().size())
     return FailedPrecondition("the rewritten model has " + std::to_string(outs.size()) +
-                              " outputs, the original " +
-                              std::to_string((*ref)->outputs().size()));
+                              " outputs, the original " + std::to_string((*ref)->outputs().size()));
   for (const Value* v : outs) report.outputs.push_back({v->name()});
   std::vector<double> ref_scale(outs.size(), 0.0);
 

@@ -12,7 +12,7 @@
 namespace edgefit {
 
 struct EquivalenceOptions {
-  int random_samples = 8;   // seeded random inputs (float uniform [-1,1), integers 0)
+  int random_samples = 8;  // seeded random inputs (float uniform [-1,1), integers 0)
   uint64_t seed = 1;
   // Extra samples, e.g. the user's data (each a full set of named inputs).
   std::vector<std::vector<NamedTensor>> samples;
@@ -23,8 +23,8 @@ struct EquivalenceOptions {
 
 struct OutputDifference {
   std::string name;
-  double max_abs = 0;       // largest |candidate - reference| over all samples
-  double max_rel = 0;       // max_abs / largest |reference| of that output
+  double max_abs = 0;  // largest |candidate - reference| over all samples
+  double max_rel = 0;  // max_abs / largest |reference| of that output
   bool shape_mismatch = false;
   bool within_tolerance = true;
 };

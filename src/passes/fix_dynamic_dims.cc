@@ -50,8 +50,8 @@ class FixDynamicDimsPass : public Pass {
       }
       TypeInfo& t = v->type();
       if (t.has_shape && t.dims.size() != shape.size())
-        return InvalidArgument("--input-shape " + name + "=" + ShapeToString(shape) +
-                               " has rank " + std::to_string(shape.size()) + ", but the model declares " +
+        return InvalidArgument("--input-shape " + name + "=" + ShapeToString(shape) + " has rank " +
+                               std::to_string(shape.size()) + ", but the model declares " +
                                t.ShapeString());
       for (size_t i = 0; i < shape.size(); ++i) {
         if (shape[i] <= 0)
@@ -90,11 +90,11 @@ class FixDynamicDimsPass : public Pass {
       Substitute(t, bound, &changed);
       for (size_t i = 1; i < t.dims.size(); ++i)
         if (!t.dims[i].is_fixed())
-          result.unresolved.push_back("input '" + v->name() + "' dim " + std::to_string(i) + " ('" +
-                                      t.dims[i].ToString() +
-                                      "') cannot be decided; give --input-shape " + v->name() +
-                                      "=...");
-      if (changed) result.Rewrote("input '" + v->name() + "': " + before + " -> " + t.ShapeString());
+          result.unresolved.push_back(
+              "input '" + v->name() + "' dim " + std::to_string(i) + " ('" + t.dims[i].ToString() +
+              "') cannot be decided; give --input-shape " + v->name() + "=...");
+      if (changed)
+        result.Rewrote("input '" + v->name() + "': " + before + " -> " + t.ShapeString());
     }
     // Substitute the bound names everywhere else.
     int others = 0;
@@ -104,7 +104,8 @@ class FixDynamicDimsPass : public Pass {
       Substitute(v->type(), bound, &changed);
       others += changed;
     }
-    if (others) result.Rewrote("fixed the same dims in " + std::to_string(others) + " outputs/value_info");
+    if (others)
+      result.Rewrote("fixed the same dims in " + std::to_string(others) + " outputs/value_info");
     return result;
   }
 };

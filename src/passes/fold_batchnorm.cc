@@ -49,8 +49,10 @@ std::optional<Folding> Match(Node* bn) {
   int64_t group = p->GetInt("group", 1);
   bool trans_b = p->GetInt("transB", 0) != 0;
   int64_t channels;
-  if (op == "Conv") channels = w->dim(0);
-  else if (op == "ConvTranspose") channels = w->dim(1) * group;
+  if (op == "Conv")
+    channels = w->dim(0);
+  else if (op == "ConvTranspose")
+    channels = w->dim(1) * group;
   else {
     if (w->rank() != 2 || p->GetFloat("alpha", 1.f) != 1.f) return std::nullopt;
     channels = trans_b ? w->dim(0) : w->dim(1);
@@ -117,9 +119,9 @@ class FoldBatchNormPass : public Pass {
     for (Folding& f : foldings) {
       Node* p = f.producer;
       Value* w = g.AddInitializer(p->input(1)->name() + "_bnfolded", std::move(f.weight));
-      Value* b = g.AddInitializer(
-          (p->input(2) ? p->input(2)->name() : p->name() + "_bias") + "_bnfolded",
-          std::move(f.bias));
+      Value* b =
+          g.AddInitializer((p->input(2) ? p->input(2)->name() : p->name() + "_bias") + "_bnfolded",
+                           std::move(f.bias));
       p->SetInput(1, w);
       p->SetInput(2, b);
       if (IsOp(*p, "Gemm")) p->SetAttribute(Attribute::Float("beta", 1.f));

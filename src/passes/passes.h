@@ -7,8 +7,8 @@
 
 namespace edgefit {
 
-std::unique_ptr<Pass> CreateTopoSortPass();       // topo_sort.cc
-std::unique_ptr<Pass> CreateEliminateDeadPass();  // eliminate_dead.cc
+std::unique_ptr<Pass> CreateTopoSortPass();           // topo_sort.cc
+std::unique_ptr<Pass> CreateEliminateDeadPass();      // eliminate_dead.cc
 std::unique_ptr<Pass> CreateEliminateIdentityPass();  // eliminate_identity.cc
 std::unique_ptr<Pass> CreateFoldBatchNormPass();      // fold_batchnorm.cc
 std::unique_ptr<Pass> CreateFixDynamicDimsPass();     // fix_dynamic_dims.cc

@@ -21,8 +21,9 @@ StatusOr<PipelineResult> RunPipeline(PassContext& ctx, const PipelineOptions& op
       auto start = std::chrono::steady_clock::now();
       auto r = pass->Run(ctx);
       if (!r.ok()) return r.status().WithContext(std::string("pass ") + pass->id());
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                      .count();
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
       if (r->changed) {
         changed = true;
         RETURN_IF_ERROR(ctx.model.graph->Verify().WithContext(
