@@ -13,8 +13,8 @@
 //  * activation names are case-insensitive; activation_alpha / activation_beta values are
 //    consumed in order by the functions that take them; missing ones default to the ONNX
 //    operators' defaults (LeakyRelu 0.01, ThresholdedRelu 1, HardSigmoid 0.2/0.5, Elu 1,
-//    Affine 1/0, ScaledTanh 1/1). A bidirectional node listing only one direction's functions
-//    uses them for both.
+//    Affine 1/0, ScaledTanh 1/1). A bidirectional node must list the functions of both
+//    directions.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -143,11 +143,6 @@ StatusOr<std::vector<Activation>> ParseActivations(const KernelInit& init, int p
     acts.push_back(a);
   }
   const size_t want = static_cast<size_t>(per_direction * num_directions);
-  if (acts.size() == static_cast<size_t>(per_direction) && num_directions == 2) {
-    std::vector<Activation> both = acts;
-    both.insert(both.end(), acts.begin(), acts.end());
-    acts = both;
-  }
   if (acts.size() != want)
     return init.Invalid("activations lists " + std::to_string(names.size()) +
                         " functions, expected " + std::to_string(want));
