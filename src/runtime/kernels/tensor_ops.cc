@@ -430,8 +430,21 @@ int64_t PadSource(int64_t i, int64_t n, PadMode mode) {
   return -1;
 }
 
+// One axis of a Pad. Negative pads crop first (as ONNX Runtime does), then the kept window
+// [lo, lo + len) is padded: output position o reads window position o - shift.
+struct PadAxis {
+  int64_t shift = 0;  // positive begin pad
+  int64_t lo = 0;     // elements cropped at the begin
+  int64_t len = 0;    // elements kept
+  // The input index output position o reads, or -1 for the constant.
+  int64_t Source(int64_t o, PadMode mode) const {
+    int64_t i = PadSource(o - shift, len, mode);
+    return i < 0 ? -1 : lo + i;
+  }
+};
+
 template <typename T>
-void PadImpl(const KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& begin,
+void PadImpl(const KernelContext& ctx, const Tensor& x, const std::vector<PadAxis>& axes,
              PadMode mode, const T& value, Tensor& y) {
   const T* in = Elems<T>(x);
   T* out = Elems<T>(y);
@@ -441,12 +454,13 @@ void PadImpl(const KernelContext& ctx, const Tensor& x, const std::vector<int64_
     return;
   }
   const Shape& os = y.shape();
-  const int64_t inner_out = os[r - 1], inner_in = x.dim(r - 1);
+  const int64_t inner_out = os[r - 1];
+  const PadAxis& last = axes[r - 1];
   const int64_t rows = Product(os, 0, r - 1);
   const std::vector<int64_t> in_strides = ContiguousStrides(x.shape());
-  // The run of the last axis that reads the input directly.
-  const int64_t lo = std::clamp<int64_t>(begin[r - 1], 0, inner_out);
-  const int64_t hi = std::clamp<int64_t>(begin[r - 1] + inner_in, lo, inner_out);
+  // The run of the last axis that copies the kept window directly.
+  const int64_t run_begin = std::min(last.shift, inner_out);
+  const int64_t run_end = std::min(last.shift + last.len, inner_out);
   ParallelItems(ctx, rows, inner_out, [&](int64_t b, int64_t e) {
     std::vector<int64_t> coord(r - 1);
     for (int64_t row = b; row < e; ++row) {
@@ -459,7 +473,7 @@ void PadImpl(const KernelContext& ctx, const Tensor& x, const std::vector<int64_
       int64_t offset = 0;
       bool constant_row = false;
       for (size_t d = 0; d + 1 < r; ++d) {
-        int64_t src = PadSource(coord[d] - begin[d], x.dim(d), mode);
+        int64_t src = axes[d].Source(coord[d], mode);
         if (src < 0) {
           constant_row = true;
           break;
@@ -471,13 +485,13 @@ void PadImpl(const KernelContext& ctx, const Tensor& x, const std::vector<int64_
         continue;
       }
       const T* src_row = in + offset;
-      for (int64_t o = 0; o < lo; ++o) {
-        int64_t s = PadSource(o - begin[r - 1], inner_in, mode);
+      for (int64_t o = 0; o < run_begin; ++o) {
+        int64_t s = last.Source(o, mode);
         dst[o] = s < 0 ? value : src_row[s];
       }
-      if (hi > lo) std::copy_n(src_row + (lo - begin[r - 1]), hi - lo, dst + lo);
-      for (int64_t o = hi; o < inner_out; ++o) {
-        int64_t s = PadSource(o - begin[r - 1], inner_in, mode);
+      if (run_end > run_begin) std::copy_n(src_row + last.lo, run_end - run_begin, dst + run_begin);
+      for (int64_t o = std::max(run_begin, run_end); o < inner_out; ++o) {
+        int64_t s = last.Source(o, mode);
         dst[o] = s < 0 ? value : src_row[s];
       }
     }
@@ -514,13 +528,19 @@ class PadKernel : public Kernel {
       end[axis] = pads[i + n];
     }
     Shape out(r);
+    std::vector<PadAxis> pad_axes(r);
     for (int64_t d = 0; d < r; ++d) {
-      out[d] = x.dim(d) + begin[d] + end[d];
-      if (out[d] < 0)
+      PadAxis& a = pad_axes[d];
+      a.shift = std::max<int64_t>(begin[d], 0);
+      a.lo = std::max<int64_t>(-begin[d], 0);
+      a.len = x.dim(d) - a.lo - std::max<int64_t>(-end[d], 0);
+      if (a.len < 0)
         return ctx.Error("pads " + IntsToString(pads) + " remove more than axis " + Str(d) +
                          " of size " + Str(x.dim(d)));
-      if (mode_ != PadMode::kConstant && x.dim(d) == 0 && out[d] > 0)
-        return ctx.Error("cannot pad the empty axis " + Str(d) + " in a non-constant mode");
+      out[d] = a.shift + a.len + std::max<int64_t>(end[d], 0);
+      if (mode_ != PadMode::kConstant && a.len == 0 && out[d] > 0)
+        return ctx.Error("cannot pad the empty axis " + Str(d) + " (size " + Str(x.dim(d)) +
+                         " after cropping) in a non-constant mode");
     }
     ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.dtype(), out));
     if (y->numel() == 0) return Status::Ok();
@@ -540,7 +560,7 @@ class PadKernel : public Kernel {
             return ctx.Error(std::string("a pad value for dtype ") + DataTypeName(x.dtype()));
         }
       }
-      PadImpl<T>(ctx, x, begin, mode_, value, *y);
+      PadImpl<T>(ctx, x, pad_axes, mode_, value, *y);
       return Status::Ok();
     });
   }

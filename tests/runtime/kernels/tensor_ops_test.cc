@@ -457,6 +457,22 @@ TEST(PadTest, ReflectEdgeWrapModes) {
   ExpectError(e, StatusCode::kInvalidArgument, "empty axis");
 }
 
+// Negative pads crop before the remaining pads are applied (ONNX Runtime's order): wrap then
+// reads the cropped window, not the cropped-away elements.
+TEST(PadTest, NegativePadsCropBeforePadding) {
+  NodeSpec s = Op("Pad", {{"x", F32({1, 4}, {1, 2, 3, 4})}, {"p", I64({4}, {0, 2, 0, -1})}}, 1,
+                  {Attribute::String("mode", "wrap")}, 19);
+  testing::ExpectNear(RunOk(s), {1, 5}, {2, 3, 1, 2, 3});
+  s.attributes = {Attribute::String("mode", "reflect")};
+  s.inputs[1].value = I64({4}, {0, -2, 0, 3});
+  testing::ExpectNear(RunOk(s), {1, 5}, {3, 4, 3, 4, 3});  // window [3, 4]
+  s.attributes = {Attribute::String("mode", "edge")};
+  s.inputs[1].value = I64({4}, {0, -4, 0, 1});
+  ExpectError(s, StatusCode::kInvalidArgument, "empty axis");
+  s.inputs[1].value = I64({4}, {0, -5, 0, 3});
+  ExpectError(s, StatusCode::kInvalidArgument, "remove more");
+}
+
 TEST(PadTest, AxesInputFrom18) {
   NodeSpec s = Op("Pad", {{"x", F32({2, 2}, {1, 2, 3, 4})},
                           {"p", I64({2}, {1, 0})},
