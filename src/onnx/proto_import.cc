@@ -80,6 +80,10 @@ Status ReadExternalData(const ImportContext& ctx, const onnx::TensorProto& tp, T
     return ctx.Error("tensor '" + tp.name() + "': external data file '" + location + "' has " +
                      std::to_string(size) + " bytes, but the tensor needs " +
                      std::to_string(expected) + " bytes at offset " + std::to_string(offset));
+  // Recorded even when not read: inspect lists them, and saving must not overwrite them.
+  if (std::find(ctx.external_files->begin(), ctx.external_files->end(), path) ==
+      ctx.external_files->end())
+    ctx.external_files->push_back(path);
   if (!ctx.options.load_external_data) return Status::Ok();  // validated, not read
   // Allocate only now that the file is known to hold the bytes.
   auto created = Tensor::Create(t->dtype(), t->shape());
@@ -89,9 +93,6 @@ Status ReadExternalData(const ImportContext& ctx, const onnx::TensorProto& tp, T
   in.seekg(offset);
   in.read(static_cast<char*>(t->raw()), static_cast<std::streamsize>(expected));
   if (!in) return ctx.Error("tensor '" + tp.name() + "': reading '" + location + "' failed");
-  if (std::find(ctx.external_files->begin(), ctx.external_files->end(), path) ==
-      ctx.external_files->end())
-    ctx.external_files->push_back(path);
   return Status::Ok();
 }
 

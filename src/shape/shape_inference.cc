@@ -1,5 +1,7 @@
 #include "shape/shape_inference.h"
 
+#include <sstream>
+
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
@@ -95,15 +97,32 @@ StatusOr<ShapeInferenceResult> InferShapes(Model& model, const ShapeInferenceOpt
   eo.omit_data_above_bytes = 1 << 16;
   RETURN_IF_ERROR(ModelToProto(model, &mp, eo));
   ShapeInferenceResult result;
+  // ONNX collects per-node errors but only reports them in error mode 1 (it throws them all,
+  // one per line). So: run in mode 1; on failure, keep the errors as warnings (non-strict) and
+  // run again in mode 0 on a fresh copy, which skips the failing nodes and infers the rest.
+  onnx::ModelProto first = mp;
   try {
-    onnx::ShapeInferenceOptions so(/*check_type=*/false, /*error_mode=*/options.strict ? 1 : 0,
-                                   /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), so);
+    onnx::ShapeInferenceOptions so(/*check_type=*/false, /*error_mode=*/1, /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(first, onnx::OpSchemaRegistry::Instance(), so);
+    mp.Swap(&first);
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (options.strict) return InvalidModel("shape inference failed: " + msg);
-    result.warnings.push_back(msg);
-    return result;
+    std::vector<std::string> errors;
+    std::string line;
+    for (std::istringstream in(e.what()); std::getline(in, line);)
+      if (!line.empty()) errors.push_back(line);
+    if (errors.empty()) errors.push_back("unknown error");
+    if (options.strict) {
+      std::string msg;
+      for (const auto& err : errors) msg += (msg.empty() ? "" : "; ") + err;
+      return InvalidModel("shape inference failed: " + msg);
+    }
+    result.warnings = errors;
+    try {
+      onnx::ShapeInferenceOptions so(/*check_type=*/false, /*error_mode=*/0, /*data_prop=*/true);
+      onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), so);
+    } catch (const std::exception&) {
+      return result;  // nothing inferred; the errors are already listed
+    }
   }
   MergeGraph(mp.graph(), *model.graph, options, &result.values_updated);
   return result;

@@ -255,7 +255,16 @@ TEST(ExternalDataTest, NotLoadingExternalDataKeepsTheReference) {
   EXPECT_EQ(w->shape(), (Shape{64, 64}));
   EXPECT_EQ(w->dtype(), DataType::kFloat);
   EXPECT_EQ(w->raw(), nullptr) << "external tensor holds (zero) data although not loaded";
-  EXPECT_TRUE(m->external_data_files.empty());
+  // Still listed: inspect shows them and saving must not overwrite them.
+  ASSERT_EQ(m->external_data_files.size(), 1u);
+  EXPECT_TRUE(fs::equivalent(m->external_data_files[0], dir.File("model.onnx.data")));
+  Status st = SaveModel(*m, dir.File("other.onnx"), [] {
+    SaveOptions so;
+    so.external_data = true;
+    so.external_data_name = "model.onnx.data";
+    return so;
+  }());
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
   // Exporting keeps the external reference instead of writing zeros.
   onnx::ModelProto proto;
   EDGEFIT_ASSERT_OK(ModelToProto(*m, &proto));
