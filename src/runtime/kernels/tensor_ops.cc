@@ -27,18 +27,16 @@ void BlockedTranspose(const KernelContext& ctx, const T* in, T* out, int64_t bat
   constexpr int64_t kBlock = 32;
   const int64_t row_blocks = (rows + kBlock - 1) / kBlock;
   const int64_t col_blocks = (cols + kBlock - 1) / kBlock;
-  ParallelItems(ctx, batches * row_blocks, kBlock * cols, [&](int64_t begin, int64_t end) {
+  const int64_t tiles = row_blocks * col_blocks;
+  ParallelItems(ctx, batches * tiles, rows * cols / tiles, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t b = item / row_blocks;
-      const int64_t r0 = (item % row_blocks) * kBlock;
-      const int64_t r1 = std::min(rows, r0 + kBlock);
+      const int64_t b = item / tiles, tile = item % tiles;
+      const int64_t r0 = (tile / col_blocks) * kBlock, r1 = std::min(rows, r0 + kBlock);
+      const int64_t c0 = (tile % col_blocks) * kBlock, c1 = std::min(cols, c0 + kBlock);
       const T* src = in + b * rows * cols;
       T* dst = out + b * rows * cols;
-      for (int64_t cb = 0; cb < col_blocks; ++cb) {
-        const int64_t c0 = cb * kBlock, c1 = std::min(cols, c0 + kBlock);
-        for (int64_t r = r0; r < r1; ++r)
-          for (int64_t c = c0; c < c1; ++c) dst[r * cols + c] = src[c * rows + r];
-      }
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t c = c0; c < c1; ++c) dst[r * cols + c] = src[c * rows + r];
     }
   });
 }
