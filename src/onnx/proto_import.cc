@@ -455,10 +455,26 @@ Status ImportGraph(const ImportContext& ctx, onnx::GraphProto* gp, Graph* g) {
   return Status::Ok();
 }
 
-}  // namespace
+// Error messages quote names from the file; a name holding a line break or another control
+// character must not break the one-line message format. Such bytes are written as \xNN.
+Status OneLine(const Status& st) {
+  if (st.ok()) return st;
+  std::string out;
+  for (unsigned char c : st.message()) {
+    if (c < 0x20 || c == 0x7f) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return Status(st.code(), out);
+}
 
-StatusOr<Model> ModelFromProto(onnx::ModelProto* mp, const std::string& origin,
-                               const std::string& base_dir, const LoadOptions& options) {
+StatusOr<Model> ModelFromProtoImpl(onnx::ModelProto* mp, const std::string& origin,
+                                   const std::string& base_dir, const LoadOptions& options) {
   Model model;
   ImportContext ctx{origin, base_dir, options, &model.external_data_files};
   if (!mp->has_graph())
@@ -487,6 +503,15 @@ StatusOr<Model> ModelFromProto(onnx::ModelProto* mp, const std::string& origin,
     model.opaque_training_info.push_back(t.SerializeAsString());
   RETURN_IF_ERROR(ImportGraph(ctx, mp->mutable_graph(), model.graph.get()));
   RETURN_IF_ERROR(model.graph->Verify().WithContext(origin));
+  return model;
+}
+
+}  // namespace
+
+StatusOr<Model> ModelFromProto(onnx::ModelProto* mp, const std::string& origin,
+                               const std::string& base_dir, const LoadOptions& options) {
+  auto model = ModelFromProtoImpl(mp, origin, base_dir, options);
+  if (!model.ok()) return OneLine(model.status());
   return model;
 }
 

@@ -201,6 +201,15 @@ TEST_F(BadInputTest, DuplicateGraphInput) {
   ExpectModelError(dir_, "dup_input.onnx", m, StatusCode::kInvalidModel, {"'X'", "twice"});
 }
 
+TEST_F(BadInputTest, LineBreaksInNamesStayOnOneLine) {
+  // Found by the fuzzer: names are quoted in messages, so control characters are escaped.
+  onnx::ModelProto m = SimpleModel();
+  m.mutable_graph()->set_name("two\nlines");
+  m.mutable_graph()->mutable_node(1)->set_input(1, "gh\rost\x01");
+  ExpectModelError(dir_, "line_break.onnx", m, StatusCode::kInvalidModel,
+                   {"graph 'two\\x0alines'", "'gh\\x0dost\\x01'"});
+}
+
 // ---------------------------------------------------------------------------- bad types/shapes
 
 TEST_F(BadInputTest, UnknownDtypeInInitializer) {

@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "onnx/model_io.h"
+#include "onnx/onnx_pb.h"
+#include "testing/onnx_builders.h"
 #include "testing/test_util.h"
 
 namespace edgefit {
@@ -151,6 +154,64 @@ TEST(ShapeInferenceTest, StrictModeReportsFailures) {
   auto lenient = InferShapes(m);
   EDGEFIT_ASSERT_OK(lenient);
   EXPECT_FALSE(lenient->warnings.empty());
+}
+
+// Found by fuzz/load_model_fuzzer: ONNX 1.12's Scan inference dereferences a null attribute when
+// num_scan_inputs is missing. Nodes that do not match their schema are skipped with a warning.
+TEST(ShapeInferenceTest, NodeNotMatchingItsSchemaIsSkipped) {
+  std::string path = testing::OnnxTestdataDir() + "/node/test_scan9_sum/model.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not installed";
+  onnx::ModelProto proto = testing::ReadModelProto(path);
+  auto* scan = proto.mutable_graph()->mutable_node(0);
+  ASSERT_EQ(scan->op_type(), "Scan");
+  for (auto& a : *scan->mutable_attribute())
+    if (a.name() == "num_scan_inputs") a.set_name("num_sc!n_inputs");
+  testing::TempDir dir;
+  std::string broken = dir.File("scan.onnx");
+  testing::WriteModel(broken, proto);
+  auto m = LoadModel(broken);
+  EDGEFIT_ASSERT_OK(m);
+  auto result = InferShapes(*m);
+  EDGEFIT_ASSERT_OK(result);
+  ASSERT_FALSE(result->warnings.empty());
+  EXPECT_NE(result->warnings[0].find("(Scan) does not match its schema"), std::string::npos)
+      << result->warnings[0];
+  for (const auto& w : result->warnings) EXPECT_TRUE(testing::IsOneLine(w)) << w;
+  ShapeInferenceOptions strict;
+  strict.strict = true;
+  auto failed = InferShapes(*m, strict);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("Scan"), std::string::npos);
+
+  // The original model is unaffected.
+  auto good = LoadModel(path);
+  EDGEFIT_ASSERT_OK(good);
+  auto ok = InferShapes(*good);
+  EDGEFIT_ASSERT_OK(ok);
+  EXPECT_TRUE(ok->warnings.empty());
+}
+
+// Other nodes are still inferred around one that is skipped.
+TEST(ShapeInferenceTest, InvalidNodeDoesNotStopTheRest) {
+  Model m;
+  m.ir_version = 8;
+  m.opset_imports = {{"", 13}};
+  Graph& g = *m.graph;
+  Value* x = *g.CreateValue("x");
+  x->type() = TypeInfo::Tensor(DataType::kFloat, {2, 3});
+  g.AddInput(x);
+  Value* r = *g.CreateValue("r");
+  Value* t = *g.CreateValue("t");
+  g.AddNode("Relu", {x}, {r}, "relu");
+  Node* transpose = g.AddNode("Transpose", {r}, {t}, "transpose");
+  transpose->SetAttribute(Attribute::Float("perm", 1.f));  // wrong attribute type
+  g.AddOutput(t);
+  auto result = InferShapes(m);
+  EDGEFIT_ASSERT_OK(result);
+  EXPECT_EQ(r->type().ShapeString(), "[2,3]");
+  EXPECT_FALSE(t->type().has_shape);
+  ASSERT_EQ(result->warnings.size(), 1u);
+  EXPECT_NE(result->warnings[0].find("'transpose'"), std::string::npos) << result->warnings[0];
 }
 
 }  // namespace
