@@ -1,0 +1,51 @@
+// qdq.hybrid: in a QDQ model, an op that reads some data operands through DequantizeLinear and
+// others as plain float (a hybrid float/int op): the toolchain cannot run it in integer, and the
+// float side falls back to software. Index operands and the bias of Conv/Gemm (qdq.bias-dtype's)
+// are not data operands here.
+//
+//   Add(DequantizeLinear(a), b float32 computed) -> violation
+#include "check/op_roles.h"
+#include "check/rule.h"
+
+namespace edgefit {
+namespace {
+
+void Run(const CheckContext& ctx, std::vector<Finding>* out) {
+  if (!QdqRulesApply(ctx)) return;
+  const auto& fact = ctx.profile().quantization.format;
+  for (const auto& n : ctx.graph().nodes()) {
+    if (!CheckContext::IsDefaultDomain(*n) || IsQuantizeLinear(*n) || IsDequantizeLinear(*n) ||
+        ctx.IsFoldableNode(*n))
+      continue;
+    auto roles = AsWeightedOp(ctx, *n);
+    int64_t opset = ctx.Opset(*n);
+    std::vector<const Value*> quantized, plain;
+    for (size_t i = 0; i < n->num_inputs(); ++i) {
+      const Value* v = n->input(i);
+      if (!v || IsIndexSlot(*n, opset, i)) continue;
+      if (roles && static_cast<int>(i) == roles->bias_input) continue;
+      if (DequantizeProducer(v)) {
+        quantized.push_back(v);
+      } else if (IsFloatType(ctx.Type(v).elem_type)) {
+        plain.push_back(v);
+      }
+    }
+    if (quantized.empty() || plain.empty()) continue;
+    std::string names;
+    for (const Value* v : plain) names += (names.empty() ? "'" : ", '") + v->name() + "'";
+    Finding f =
+        NodeFinding(ctx, "qdq.hybrid", Severity::kViolation, *n,
+                    "mixes quantized inputs (through DequantizeLinear) with float " + names + "; " +
+                        ctx.target() + " runs an op either in integer or in float, not both");
+    for (const Value* v : quantized) f.values.push_back(DescribeValue(ctx, v, "quantized"));
+    for (const Value* v : plain) f.values.push_back(DescribeValue(ctx, v, "float"));
+    ApplyFact(&f, fact);
+    out->push_back(std::move(f));
+  }
+}
+
+}  // namespace
+
+const Rule kQdqHybridRule = {"qdq.hybrid", "no op mixes quantized and float data inputs", &Run};
+
+}  // namespace edgefit
