@@ -338,6 +338,10 @@ class QuantizeLinearKernel final : public Kernel {
                        TypeName(out));
     if (!IsFloatScale(scale.dtype()))
       return ctx.Error("y_scale of type " + TypeName(scale.dtype()));
+    if (opset_ < 13 && scale.numel() != 1)
+      return ctx.Error("opset " + std::to_string(opset_) +
+                       " quantizes per tensor: the scale must have one value, got shape " +
+                       ShapeToString(scale.shape()));
     ASSIGN_OR_RETURN(ParamMap map, ResolveParams(ctx, x.shape(), scale, zp, axis_, block_size_));
     std::vector<float> s = FloatValues(scale);
     std::vector<int32_t> z = zp ? IntValues(*zp) : std::vector<int32_t>(s.size(), 0);
@@ -429,6 +433,7 @@ class DequantizeLinearKernel final : public Kernel {
       RETURN_IF_ERROR(CheckType(init, 1, "x_scale", {DataType::kFloat}));
     }
     k->x_types_ = x_types;
+    k->opset_ = init.opset;
     return std::unique_ptr<Kernel>(std::move(k));
   }
 
@@ -443,6 +448,10 @@ class DequantizeLinearKernel final : public Kernel {
                        TypeName(x.dtype()));
     if (!IsFloatScale(scale.dtype()))
       return ctx.Error("x_scale of type " + TypeName(scale.dtype()));
+    if (opset_ < 13 && scale.numel() != 1)
+      return ctx.Error("opset " + std::to_string(opset_) +
+                       " quantizes per tensor: the scale must have one value, got shape " +
+                       ShapeToString(scale.shape()));
     ASSIGN_OR_RETURN(ParamMap map, ResolveParams(ctx, x.shape(), scale, zp, axis_, block_size_));
     std::vector<float> s = FloatValues(scale);
     std::vector<int32_t> z = zp ? IntValues(*zp) : std::vector<int32_t>(s.size(), 0);
@@ -487,6 +496,7 @@ class DequantizeLinearKernel final : public Kernel {
 
   int64_t axis_ = 1;
   int64_t block_size_ = 0;
+  int64_t opset_ = 0;
   std::vector<DataType> x_types_;
 };
 

@@ -39,6 +39,14 @@ Tensor Run1(const NodeSpec& spec, int threads = 1) {
   return out.ok() ? (*out)[0] : Tensor();
 }
 
+NodeSpec Spec(std::string op, std::vector<NodeInput> inputs, size_t num_outputs = 1) {
+  NodeSpec s;
+  s.op_type = std::move(op);
+  s.inputs = std::move(inputs);
+  s.num_outputs = num_outputs;
+  return s;
+}
+
 StatusCode RunCode(const NodeSpec& spec) {
   auto out = RunNode(spec);
   return out.ok() ? StatusCode::kOk : out.status().code();
@@ -52,14 +60,14 @@ void ExpectValues(const Tensor& t, DataType dtype, const Shape& shape, const std
 }
 
 NodeSpec Quantize(Tensor x, Tensor scale, Tensor zp, int64_t opset = 13) {
-  NodeSpec s{"QuantizeLinear", {{"x", x}, {"s", scale, true}}};
+  NodeSpec s = Spec("QuantizeLinear", {{"x", x}, {"s", scale, true}});
   if (!zp.empty()) s.inputs.push_back({"z", zp, true});
   s.opset = opset;
   return s;
 }
 
 NodeSpec Dequantize(Tensor x, Tensor scale, Tensor zp, int64_t opset = 13) {
-  NodeSpec s{"DequantizeLinear", {{"x", x}, {"s", scale, true}}};
+  NodeSpec s = Spec("DequantizeLinear", {{"x", x}, {"s", scale, true}});
   if (!zp.empty()) s.inputs.push_back({"z", zp, true});
   s.opset = opset;
   return s;
@@ -163,6 +171,18 @@ TEST(QuantizeLinearTest, Float16AndInt32Inputs) {
   // int32 x: 7 / 2 = 3.5 -> 4, -3.5 -> -4, 500 -> 127.
   Tensor z = Run1(Quantize(I32({3}, {7, -7, 1000}), F32({}, {2}), I8({}, {0}), 13));
   ExpectValues<int8_t>(z, DataType::kInt8, {3}, {4, -4, 127});
+}
+
+TEST(QuantizeLinearTest, Opset10IsPerTensorOnly) {
+  EXPECT_EQ(RunCode(Quantize(F32({2, 3}, {0, 1, 2, 3, 4, 5}), F32({3}, {1, 2, 4}),
+                             U8({3}, {0, 0, 0}), 10)),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunCode(Dequantize(U8({2, 3}, {0, 1, 2, 3, 4, 5}), F32({3}, {1, 2, 4}),
+                               U8({3}, {0, 0, 0}), 10)),
+            StatusCode::kInvalidArgument);
+  // A one-element 1-D scale is still per tensor.
+  ExpectValues<uint8_t>(Run1(Quantize(F32({2}, {2, 4}), F32({1}, {2}), U8({1}, {1}), 10)),
+                        DataType::kUint8, {2}, {2, 3});
 }
 
 TEST(QuantizeLinearTest, BadAxisOrScaleShapeIsRuntimeError) {
@@ -301,7 +321,7 @@ TEST(DequantizeLinearTest, FastPathMatchesReferenceOnLargeRandomInputs) {
 // ----------------------------------------------------------------- DynamicQuantizeLinear
 
 std::vector<Tensor> RunDynamic(const Tensor& x) {
-  NodeSpec s{"DynamicQuantizeLinear", {{"x", x}}, 3};
+  NodeSpec s = Spec("DynamicQuantizeLinear", {{"x", x}}, 3);
   s.opset = 11;
   auto out = RunNode(s);
   EXPECT_TRUE(out.ok()) << out.status().ToString();
@@ -328,7 +348,7 @@ TEST(DynamicQuantizeLinearTest, ScaleAndZeroPointFromRange) {
 // ------------------------------------------------------------------------- MatMulInteger
 
 NodeSpec MatMulInt(Tensor a, Tensor b, Tensor a_zp = Tensor(), Tensor b_zp = Tensor()) {
-  NodeSpec s{"MatMulInteger", {{"a", a}, {"b", b}}};
+  NodeSpec s = Spec("MatMulInteger", {{"a", a}, {"b", b}});
   s.opset = 10;
   if (!a_zp.empty() || !b_zp.empty()) s.inputs.push_back({a_zp.empty() ? "" : "az", a_zp, true});
   if (!b_zp.empty()) s.inputs.push_back({"bz", b_zp, true});
@@ -407,15 +427,14 @@ TEST(MatMulIntegerTest, LargeRandomMatchesReferenceAcrossThreads) {
 
 NodeSpec QMatMul(Tensor a, float sa, Tensor za, Tensor b, Tensor sb, Tensor zb, float sy, Tensor zy,
                  int64_t opset = 10) {
-  NodeSpec s{"QLinearMatMul",
-             {{"a", a},
-              {"sa", F32({}, {sa}), true},
-              {"za", za, true},
-              {"b", b},
-              {"sb", sb, true},
-              {"zb", zb, true},
-              {"sy", F32({}, {sy}), true},
-              {"zy", zy, true}}};
+  NodeSpec s = Spec("QLinearMatMul", {{"a", a},
+                                      {"sa", F32({}, {sa}), true},
+                                      {"za", za, true},
+                                      {"b", b},
+                                      {"sb", sb, true},
+                                      {"zb", zb, true},
+                                      {"sy", F32({}, {sy}), true},
+                                      {"zy", zy, true}});
   s.opset = opset;
   return s;
 }
@@ -526,15 +545,14 @@ std::vector<Attribute> ConvAttributes(const ConvCase& cc) {
 
 TEST(ConvIntegerTest, HandExamples) {
   // x - 1 = [[0, 1, 2], [3, 4, 5], [6, 7, 8]] with a 2x2 kernel of ones.
-  NodeSpec s{"ConvInteger",
-             {{"x", U8({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})},
-              {"w", U8({1, 1, 2, 2}, {1, 1, 1, 1}), true},
-              {"xz", U8({}, {1}), true}}};
+  NodeSpec s = Spec("ConvInteger", {{"x", U8({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})},
+                                    {"w", U8({1, 1, 2, 2}, {1, 1, 1, 1}), true},
+                                    {"xz", U8({}, {1}), true}});
   s.opset = 10;
   ExpectValues<int32_t>(Run1(s), DataType::kInt32, {1, 1, 2, 2}, {8, 12, 20, 24});
   // Padding contributes the zero point, i.e. nothing: x = [[1, 2], [3, 4]] padded by 1.
-  NodeSpec p{"ConvInteger",
-             {{"x", U8({1, 1, 2, 2}, {1, 2, 3, 4})}, {"w", U8({1, 1, 2, 2}, {1, 1, 1, 1}), true}}};
+  NodeSpec p = Spec("ConvInteger", {{"x", U8({1, 1, 2, 2}, {1, 2, 3, 4})},
+                                    {"w", U8({1, 1, 2, 2}, {1, 1, 1, 1}), true}});
   p.opset = 10;
   p.attributes.push_back(Attribute::Ints("pads", {1, 1, 1, 1}));
   ExpectValues<int32_t>(Run1(p), DataType::kInt32, {1, 1, 3, 3}, {1, 3, 2, 4, 10, 6, 3, 7, 4});
@@ -542,25 +560,22 @@ TEST(ConvIntegerTest, HandExamples) {
 
 TEST(ConvIntegerTest, GroupsWithPerChannelWeightZeroPoints) {
   // Two groups of one channel; w - [1, 2] = [2, 3]: channel 0 doubled, channel 1 tripled.
-  NodeSpec s{"ConvInteger",
-             {{"x", I8({1, 2, 1, 2}, {1, -2, 3, -4})},
-              {"w", I8({2, 1, 1, 1}, {3, 5}), true},
-              {"", Tensor()},
-              {"wz", I8({2}, {1, 2}), true}}};
+  NodeSpec s = Spec("ConvInteger", {{"x", I8({1, 2, 1, 2}, {1, -2, 3, -4})},
+                                    {"w", I8({2, 1, 1, 1}, {3, 5}), true},
+                                    {"", Tensor()},
+                                    {"wz", I8({2}, {1, 2}), true}});
   s.opset = 10;
   s.attributes.push_back(Attribute::Int("group", 2));
   ExpectValues<int32_t>(Run1(s), DataType::kInt32, {1, 2, 1, 2}, {2, -4, 9, -12});
 }
 
 TEST(ConvIntegerTest, Errors) {
-  NodeSpec s{"ConvInteger",
-             {{"x", U8({1, 3, 2, 2}, std::vector<uint8_t>(12, 1))},
-              {"w", U8({2, 2, 1, 1}, {1, 1, 1, 1}), true}}};
+  NodeSpec s = Spec("ConvInteger", {{"x", U8({1, 3, 2, 2}, std::vector<uint8_t>(12, 1))},
+                                    {"w", U8({2, 2, 1, 1}, {1, 1, 1, 1}), true}});
   s.opset = 10;
   EXPECT_EQ(RunCode(s), StatusCode::kInvalidArgument);  // 3 channels, weight expects 2
-  NodeSpec t{"ConvInteger",
-             {{"x", Make<int16_t>(DataType::kInt16, {1, 1, 1, 1}, {1})},
-              {"w", U8({1, 1, 1, 1}, {1}), true}}};
+  NodeSpec t = Spec("ConvInteger", {{"x", Make<int16_t>(DataType::kInt16, {1, 1, 1, 1}, {1})},
+                                    {"w", U8({1, 1, 1, 1}, {1}), true}});
   t.opset = 10;
   EXPECT_EQ(RunCode(t), StatusCode::kUnsupported);
   NodeSpec u = s;
@@ -630,11 +645,10 @@ TEST(ConvIntegerTest, MatchesDirectConvolutionOnRandomCases) {
     std::vector<int32_t> ref = ReferenceConv(cc, xi, wi, &out_shape);
     for (bool constant_w : {true, false}) {
       for (int threads : {1, 2}) {
-        NodeSpec s{"ConvInteger",
-                   {{"x", U8(d.x_shape, d.x)},
-                    {"w", I8(d.w_shape, d.w), constant_w},
-                    {"xz", U8({}, {d.xz}), true},
-                    {"wz", I8({cc.m}, d.wz), constant_w}}};
+        NodeSpec s = Spec("ConvInteger", {{"x", U8(d.x_shape, d.x)},
+                                          {"w", I8(d.w_shape, d.w), constant_w},
+                                          {"xz", U8({}, {d.xz}), true},
+                                          {"wz", I8({cc.m}, d.wz), constant_w}});
         s.opset = 10;
         s.attributes = ConvAttributes(cc);
         Tensor y = Run1(s, threads);
@@ -649,15 +663,14 @@ TEST(ConvIntegerTest, MatchesDirectConvolutionOnRandomCases) {
 
 NodeSpec QConv(Tensor x, float sx, Tensor zx, Tensor w, Tensor sw, Tensor zw, float sy, Tensor zy,
                Tensor bias = Tensor()) {
-  NodeSpec s{"QLinearConv",
-             {{"x", x},
-              {"sx", F32({}, {sx}), true},
-              {"zx", zx, true},
-              {"w", w, true},
-              {"sw", sw, true},
-              {"zw", zw, true},
-              {"sy", F32({}, {sy}), true},
-              {"zy", zy, true}}};
+  NodeSpec s = Spec("QLinearConv", {{"x", x},
+                                    {"sx", F32({}, {sx}), true},
+                                    {"zx", zx, true},
+                                    {"w", w, true},
+                                    {"sw", sw, true},
+                                    {"zw", zw, true},
+                                    {"sy", F32({}, {sy}), true},
+                                    {"zy", zy, true}});
   if (!bias.empty()) s.inputs.push_back({"b", bias, true});
   s.opset = 10;
   return s;
