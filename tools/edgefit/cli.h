@@ -32,5 +32,6 @@ using CommandFactory = std::function<void(CLI::App& app, int* exit_code)>;
 
 void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddCopyCommand(CLI::App& app, int* exit_code);
+void AddRunCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edgefit::cli

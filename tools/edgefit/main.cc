@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   const CommandFactory commands[] = {
       AddInspectCommand,
       AddCopyCommand,
+      AddRunCommand,
   };
   for (const auto& add : commands) add(app, &exit_code);
   try {
