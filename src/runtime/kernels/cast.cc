@@ -47,6 +47,24 @@ inline To CastElem(From x) {
   }
 }
 
+// out[k] = CastElem<To>(in[k]) for k in [0, n). Float -> integer first checks (in a loop that
+// vectorizes) that every value is in the target's range, so that a plain conversion gives the
+// same result as the careful one.
+template <class To, class From>
+void CastRange(const From* in, To* out, int64_t n) {
+  if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
+    const From hi = static_cast<From>(std::ldexp(1.0, std::numeric_limits<To>::digits));
+    const From lo = std::is_signed_v<To> ? -hi : From(0);
+    int bad = 0;
+    for (int64_t k = 0; k < n; ++k) bad |= !(in[k] >= lo && in[k] < hi);  // NaN is bad
+    if (!bad) {
+      for (int64_t k = 0; k < n; ++k) out[k] = static_cast<To>(in[k]);
+      return;
+    }
+  }
+  for (int64_t k = 0; k < n; ++k) out[k] = CastElem<To>(in[k]);
+}
+
 // ------------------------------------------------------------------------------ strings
 
 template <class T>
@@ -168,7 +186,7 @@ class CastKernel final : public Kernel {
         using To = typename decltype(to_tag)::type;
         To* out = y->data<To>();
         ParallelRange(ctx, n, kParallelMin, [&](int64_t begin, int64_t end) {
-          for (int64_t k = begin; k < end; ++k) out[k] = CastElem<To>(in[k]);
+          CastRange(in + begin, out + begin, end - begin);
         });
         return Status::Ok();
       });

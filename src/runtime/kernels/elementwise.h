@@ -199,7 +199,8 @@ template <class TI, class TO, class Fn>
 void MapUnary(KernelContext& ctx, const TI* x, TO* y, int64_t n, int64_t min_parallel,
               const Fn& fn) {
   ParallelRange(ctx, n, min_parallel, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) y[i] = Elem<TO>::Store(fn(Elem<TI>::Load(x[i])));
+    const Fn f = fn;  // a local copy: stores to y cannot alias its parameters
+    for (int64_t i = begin; i < end; ++i) y[i] = Elem<TO>::Store(f(Elem<TI>::Load(x[i])));
   });
 }
 
@@ -288,7 +289,8 @@ void ForEachRun(const BroadcastPlan& plan, int64_t begin, int64_t end, const Fn&
 // One run of a binary function; sa/sb are 0 (broadcast) or 1 (contiguous).
 template <class TA, class TB, class TO, class Fn>
 inline void BinaryRun(const TA* a, int64_t sa, const TB* b, int64_t sb, TO* o, int64_t n,
-                      const Fn& fn) {
+                      const Fn& fn_ref) {
+  const Fn fn = fn_ref;  // a local copy: stores to o cannot alias its parameters
   using EA = Elem<TA>;
   using EB = Elem<TB>;
   using EO = Elem<TO>;

@@ -3,6 +3,8 @@
 //   Add Sub Mul Div Pow Mod Min Max Sum Mean Equal Less LessOrEqual Greater GreaterOrEqual
 //   And Or Xor BitShift Where
 //
+// Equal (opset 19) and Where also take strings.
+//
 // Opset < 7 (< 8 for the variadic ops) had no multidirectional broadcasting: two-input ops took
 // `broadcast` (0: equal shapes) and `axis` (where B's dims align in A) attributes; both are
 // honoured. Integers wrap on overflow; integer Div truncates toward zero (C) and Mod follows the
@@ -191,6 +193,20 @@ struct LegacyBroadcast {
   }
 };
 
+// Equal on strings (opset 19).
+Status StringEqual(KernelContext& ctx, const BroadcastPlan& plan, const Tensor& a,
+                   const Tensor& b) {
+  ASSIGN_OR_RETURN(Tensor * o, ctx.Output(0, DataType::kBool, plan.out));
+  const int64_t sa = plan.inner_stride(0), sb = plan.inner_stride(1);
+  const auto& as = a.strings();
+  const auto& bs = b.strings();
+  uint8_t* od = o->data<uint8_t>();
+  ForEachRun(plan, 0, plan.numel, [&](int64_t pos, int64_t len, const int64_t* off) {
+    for (int64_t i = 0; i < len; ++i) od[pos + i] = as[off[0] + i * sa] == bs[off[1] + i * sb];
+  });
+  return Status::Ok();
+}
+
 template <class Op, class List>
 class BinaryKernel final : public Kernel {
  public:
@@ -203,6 +219,9 @@ class BinaryKernel final : public Kernel {
       return ctx.Error(std::string("inputs have different element types ") +
                        DataTypeName(a.dtype()) + " and " + DataTypeName(b.dtype()));
     ASSIGN_OR_RETURN(BroadcastPlan plan, legacy_.Plan(ctx, a.shape(), b.shape()));
+    if constexpr (std::is_same_v<Op, EqualOp>) {
+      if (a.dtype() == DataType::kString) return StringEqual(ctx, plan, a, b);
+    }
     return Visit(List{}, a.dtype(), ctx.node_description(), [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       using TO = std::conditional_t<Op::kBoolOut, Bool8, T>;
@@ -242,6 +261,14 @@ KernelFactory Binary(MakeOp make_op) {
 template <class Op, class List>
 KernelFactory Binary() {
   return Binary<Op, List>([](const KernelInit&) -> StatusOr<Op> { return Op{}; });
+}
+
+StatusOr<std::unique_ptr<Kernel>> MakeEqual(const KernelInit& init) {
+  RETURN_IF_ERROR(CheckBinaryInputs(init));
+  if (DeclaredType(init, 0) != DataType::kString)
+    RETURN_IF_ERROR(CheckDeclaredType(init, 0, NumericAndBoolTypes{}));
+  return std::unique_ptr<Kernel>(
+      new BinaryKernel<EqualOp, NumericAndBoolTypes>(EqualOp{}, LegacyBroadcast::From(init)));
 }
 
 // ------------------------------------------------------------------------------ Pow
@@ -427,12 +454,24 @@ class WhereKernel final : public Kernel {
     if (x.dtype() != y.dtype())
       return ctx.Error(std::string("X and Y have different element types ") +
                        DataTypeName(x.dtype()) + " and " + DataTypeName(y.dtype()));
-    if (x.dtype() == DataType::kString)
-      return Unsupported(ctx.node_description() + ": string tensors are not supported");
+    const size_t size = DataTypeSize(x.dtype());
+    if (x.dtype() != DataType::kString && size != 1 && size != 2 && size != 4 && size != 8)
+      return Unsupported(ctx.node_description() + ": element type " + DataTypeName(x.dtype()) +
+                         " is not supported");
     ASSIGN_OR_RETURN(BroadcastPlan plan, PlanBroadcast(ctx, {c.shape(), x.shape(), y.shape()}));
     ASSIGN_OR_RETURN(Tensor * o, ctx.Output(0, x.dtype(), plan.out));
     const uint8_t* cd = c.data<uint8_t>();
-    const size_t size = DataTypeSize(x.dtype());
+    if (x.dtype() == DataType::kString) {
+      const int64_t sc = plan.inner_stride(0), sx = plan.inner_stride(1), sy = plan.inner_stride(2);
+      const auto& xs = x.strings();
+      const auto& ys = y.strings();
+      auto& os = o->strings();
+      ForEachRun(plan, 0, plan.numel, [&](int64_t pos, int64_t len, const int64_t* off) {
+        for (int64_t i = 0; i < len; ++i)
+          os[pos + i] = cd[off[0] + i * sc] ? xs[off[1] + i * sx] : ys[off[2] + i * sy];
+      });
+      return Status::Ok();
+    }
     ParallelRange(ctx, plan.numel, kParallelMin, [&](int64_t begin, int64_t end) {
       switch (size) {
         case 1:
@@ -462,7 +501,7 @@ StatusOr<std::unique_ptr<Kernel>> MakeWhere(const KernelInit& init) {
   RETURN_IF_ERROR(CheckDeclaredType(init, 0, BoolTypes{}));
   RETURN_IF_ERROR(CheckSameDeclaredTypes(init, {1, 2}));
   DataType t = DeclaredType(init, 1);
-  if (t == DataType::kString || t == DataType::kComplex64 || t == DataType::kComplex128)
+  if (t == DataType::kComplex128)
     return init.Unsupported(std::string("element type ") + DataTypeName(t) + " is not supported");
   return std::unique_ptr<Kernel>(new WhereKernel());
 }
@@ -490,7 +529,7 @@ void RegisterElementwiseBinaryKernels(KernelRegistry& r) {
   AddVersions(r, "Min", {1, 6, 8, 12, 13}, Variadic<MinNanOp, NumericTypes>(false));
   AddVersions(r, "Sum", {1, 6, 8, 13}, Variadic<AddOp, NumericTypes>(false));
   AddVersions(r, "Mean", {1, 6, 8, 13}, Variadic<AddOp, FloatTypes>(true));
-  AddVersions(r, "Equal", {1, 7, 11, 13, 19}, Binary<EqualOp, NumericAndBoolTypes>());
+  AddVersions(r, "Equal", {1, 7, 11, 13, 19}, MakeEqual);
   AddVersions(r, "Less", {1, 7, 9, 13}, Binary<LessOp, NumericTypes>());
   AddVersions(r, "LessOrEqual", {12, 16}, Binary<LessOrEqualOp, NumericTypes>());
   AddVersions(r, "Greater", {1, 7, 9, 13}, Binary<GreaterOp, NumericTypes>());

@@ -299,8 +299,9 @@ class ClipKernel final : public Kernel {
       }
       ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.dtype(), x.shape()));
       // min(max(x, lo), hi): when lo > hi every element becomes hi. NaN stays NaN.
+      if (lo > hi) lo = hi;
       MapUnary(ctx, x.data<T>(), y->data<T>(), x.numel(), kParallelMin,
-               [lo, hi](C v) { return v < lo ? (lo > hi ? hi : lo) : (v > hi ? hi : v); });
+               [lo, hi](C v) { return v < lo ? lo : (v > hi ? hi : v); });
       return Status::Ok();
     });
   }

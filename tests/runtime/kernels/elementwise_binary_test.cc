@@ -249,6 +249,20 @@ TEST(ElementwiseBinaryTest, Where) {
   EXPECT_FALSE(RunOp("Where", {c, F32({3}, {1, 2, 3}), F32({1}, {0})}).ok());
 }
 
+Tensor Strs(Shape shape, const std::vector<std::string>& v) {
+  Tensor t(DataType::kString, std::move(shape));
+  t.strings() = v;
+  return t;
+}
+
+TEST(ElementwiseBinaryTest, StringsInEqualAndWhere) {
+  Tensor a = Strs({2, 2}, {"a", "b", "c", "a"});
+  EXPECT_EQ(Bools(Eval("Equal", {a, Strs({1}, {"a"})}, {}, 19)),
+            (std::vector<uint8_t>{1, 0, 0, 1}));
+  Tensor w = Eval("Where", {Bool({2}, {1, 0}), a, Strs({}, {"-"})});
+  EXPECT_EQ(w.strings(), (std::vector<std::string>{"a", "-", "c", "-"}));
+}
+
 TEST(ElementwiseBinaryTest, HalfArithmetic) {
   // 1.0 + 0.5 = 1.5 (0x3e00); 2.0 * 0.5 = 1.0.
   Tensor a = Make<uint16_t>(DataType::kFloat16, {2}, {0x3c00, 0x4000});
