@@ -275,12 +275,59 @@ typename Red<K, T>::A ReduceOne(int64_t n, Get get) {
   }
 }
 
+// Max or min of n >= 8 contiguous floats, any NaN giving NaN. Written with GCC/Clang vector
+// extensions: the compilers do not vectorize a NaN-propagating max reduction on their own.
+#if defined(__GNUC__)
+template <bool kMax>
+float MaxMinFloat(const float* p, int64_t n) {
+  typedef float V __attribute__((vector_size(16)));
+  typedef int VI __attribute__((vector_size(16)));
+  V a0, a1;
+  std::memcpy(&a0, p, sizeof(V));
+  std::memcpy(&a1, p + 4, sizeof(V));
+  VI nan = (a0 != a0) | (a1 != a1);
+  int64_t k = 8;
+  for (; k + 8 <= n; k += 8) {
+    V v0, v1;
+    std::memcpy(&v0, p + k, sizeof(V));
+    std::memcpy(&v1, p + k + 4, sizeof(V));
+    if constexpr (kMax) {
+      a0 = v0 > a0 ? v0 : a0;
+      a1 = v1 > a1 ? v1 : a1;
+    } else {
+      a0 = v0 < a0 ? v0 : a0;
+      a1 = v1 < a1 ? v1 : a1;
+    }
+    nan |= (v0 != v0) | (v1 != v1);
+  }
+  float m = a0[0];
+  bool any_nan = false;
+  auto take = [&](float v) {
+    any_nan = any_nan || v != v;
+    m = kMax ? (v > m ? v : m) : (v < m ? v : m);
+  };
+  for (int i = 0; i < 4; ++i) {
+    take(a0[i]);
+    take(a1[i]);
+    any_nan = any_nan || nan[i] != 0;
+  }
+  for (; k < n; ++k) take(p[k]);
+  return any_nan ? std::numeric_limits<float>::quiet_NaN() : m;
+}
+#endif
+
 // Reduction of n contiguous elements; 8 independent accumulators so that the loop vectorizes.
 template <RK K, typename T>
 typename Red<K, T>::A ReduceContiguous(const T* p, int64_t n) {
   using R = Red<K, T>;
   using A = typename R::A;
-  if constexpr (K != RK::kLogSumExp) {
+#if defined(__GNUC__)
+  if constexpr ((K == RK::kMax || K == RK::kMin) && std::is_same_v<T, float>) {
+    if (n >= 16) return MaxMinFloat<K == RK::kMax>(p, n);
+#else
+  if constexpr (false) {
+#endif
+  } else if constexpr (K != RK::kLogSumExp) {
     constexpr int kLanes = 8;
     if (n >= 2 * kLanes) {
       A acc[kLanes];

@@ -331,6 +331,11 @@ void Nearest2D(const E* x, E* y, int64_t batch, const AxisMap& mh, const AxisMap
   const int64_t ih = mh.in, oh = mh.out, iw = mw.in, ow = mw.out;
   const int64_t* col = mw.index.data();
   const bool cols_outside = mw.any_outside;
+  // Columns that repeat each input element `repeat` times (1: a copy; 2: 2x up-sampling with
+  // asymmetric/floor and similar) take a gather-free loop; 0 = a general gather.
+  int64_t repeat = iw > 0 && ow % iw == 0 ? ow / iw : 0;
+  for (int64_t ox = 0; ox < ow && repeat; ++ox)
+    if (col[ox] != ox / repeat) repeat = 0;
   Parallel(ctx, batch * oh, batch * oh * ow, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / oh, oy = t % oh;
@@ -346,6 +351,17 @@ void Nearest2D(const E* x, E* y, int64_t batch, const AxisMap& mh, const AxisMap
       const E* src = x + (b * ih + mh.index[oy]) * iw;
       if (cols_outside) {
         for (int64_t ox = 0; ox < ow; ++ox) dst[ox] = mw.outside[ox] ? extrap : src[col[ox]];
+      } else if (repeat == 1) {
+        std::memcpy(dst, src, static_cast<size_t>(ow) * sizeof(E));
+      } else if (repeat == 2) {
+        for (int64_t i = 0; i < iw; ++i) {
+          const E v = src[i];
+          dst[2 * i] = v;
+          dst[2 * i + 1] = v;
+        }
+      } else if (repeat > 2) {
+        for (int64_t i = 0; i < iw; ++i)
+          for (int64_t r = 0; r < repeat; ++r) dst[i * repeat + r] = src[i];
       } else {
         for (int64_t ox = 0; ox < ow; ++ox) dst[ox] = src[col[ox]];
       }
@@ -418,18 +434,26 @@ void Interpolate2D(const T* x, T* y, int64_t batch, const AxisMap& mh, const Axi
   const Acc extrap = static_cast<Acc>(extrapolation);
   const T extrap_t = S::Store(extrap);
   Parallel(ctx, batch * oh, batch * oh * ow * (th + tw), [&](int64_t begin, int64_t end) {
+    // Least recently used rows are evicted, so the rows of the current output row stay.
     const int slots = th + 1;
     std::vector<Acc> cache(static_cast<size_t>(slots * ow));
     std::vector<int64_t> tag(static_cast<size_t>(slots), -1);
-    int next_slot = 0;
+    std::vector<int64_t> last_use(static_cast<size_t>(slots), -1);
+    int64_t clock = 0;
     std::vector<Acc> acc(static_cast<size_t>(ow));
     auto row = [&](int64_t b, int64_t iy) -> const Acc* {
       const int64_t key = b * ih + iy;
-      for (int s = 0; s < slots; ++s)
-        if (tag[s] == key) return &cache[s * ow];
-      const int s = next_slot;
-      next_slot = (next_slot + 1) % slots;
+      ++clock;
+      int s = 0;
+      for (int k = 0; k < slots; ++k) {
+        if (tag[k] == key) {
+          last_use[k] = clock;
+          return &cache[k * ow];
+        }
+        if (last_use[k] < last_use[s]) s = k;
+      }
       tag[s] = key;
+      last_use[s] = clock;
       Acc* h = &cache[s * ow];
       const T* src = x + key * iw;
       const int64_t* ix = mw.index.data();
@@ -460,6 +484,15 @@ void Interpolate2D(const T* x, T* y, int64_t batch, const AxisMap& mh, const Axi
       if (mh.outside[oy]) {
         std::fill(dst, dst + ow, extrap_t);
         continue;
+      }
+      if constexpr (std::is_same_v<T, Acc>) {
+        if (th == 2 && !mw.any_outside) {  // linear: blend two rows straight into the output
+          const Acc w0 = wh[2 * oy], w1 = wh[2 * oy + 1];
+          const Acc* h0 = row(b, mh.index[2 * oy]);
+          const Acc* h1 = row(b, mh.index[2 * oy + 1]);
+          for (int64_t ox = 0; ox < ow; ++ox) dst[ox] = w0 * h0[ox] + w1 * h1[ox];
+          continue;
+        }
       }
       std::fill(acc.begin(), acc.end(), Acc(0));
       for (int k = 0; k < th; ++k) {
