@@ -540,8 +540,10 @@ void IntGemmRows(int64_t m0, int64_t m1, int64_t n, int64_t k, const int16_t* a,
                  const int16_t* b, int64_t ldb, int32_t* c, int64_t ldc) {
   // Tiles of the output row stay in L1 while the k loop streams b.
   constexpr int64_t kTile = 512;
+  // The sums wrap on int32 overflow, as the spec allows (unsigned arithmetic makes it defined;
+  // each product fits: |a|, |b| <= 255).
   for (int64_t m = m0; m < m1; ++m) {
-    int32_t* crow = c + m * ldc;
+    uint32_t* crow = reinterpret_cast<uint32_t*>(c + m * ldc);
     const int16_t* arow = a + m * lda;
     for (int64_t n0 = 0; n0 < n; n0 += kTile) {
       const int64_t n1 = std::min(n, n0 + kTile);
@@ -550,7 +552,8 @@ void IntGemmRows(int64_t m0, int64_t m1, int64_t n, int64_t k, const int16_t* a,
         const int32_t av = arow[kk];
         if (av == 0) continue;
         const int16_t* brow = b + kk * ldb;
-        for (int64_t j = n0; j < n1; ++j) crow[j] += av * static_cast<int32_t>(brow[j]);
+        for (int64_t j = n0; j < n1; ++j)
+          crow[j] += static_cast<uint32_t>(av * static_cast<int32_t>(brow[j]));
       }
     }
   }
