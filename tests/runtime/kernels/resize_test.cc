@@ -464,7 +464,8 @@ void CheckResizeAgainstReference(const Shape& in, const std::vector<Shape>& outs
 
 TEST(ResizeTest, TwoDimensionalPathMatchesPlainLoop) {
   CheckResizeAgainstReference(
-      {2, 3, 7, 9}, {{2, 3, 14, 18}, {2, 3, 3, 4}, {2, 3, 7, 5}, {2, 3, 15, 9}, {2, 3, 1, 1}}, 1,
+      {2, 3, 7, 9},
+      {{2, 3, 14, 18}, {2, 3, 3, 4}, {2, 3, 7, 5}, {2, 3, 15, 9}, {2, 3, 1, 1}, {2, 3, 7, 27}}, 1,
       1);
 }
 
