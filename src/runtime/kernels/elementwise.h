@@ -259,6 +259,7 @@ inline StatusOr<BroadcastPlan> PlanBroadcast(KernelContext& ctx, const std::vect
 // inner_stride(j) along the run).
 template <class Fn>
 void ForEachRun(const BroadcastPlan& plan, int64_t begin, int64_t end, const Fn& fn) {
+  if (begin >= end) return;
   const size_t k = plan.strides.size();
   const int64_t len_row = plan.inner();
   const size_t outer = plan.dims.size() - 1;

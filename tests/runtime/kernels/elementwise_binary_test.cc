@@ -261,6 +261,7 @@ TEST(ElementwiseBinaryTest, StringsInEqualAndWhere) {
             (std::vector<uint8_t>{1, 0, 0, 1}));
   Tensor w = Eval("Where", {Bool({2}, {1, 0}), a, Strs({}, {"-"})});
   EXPECT_EQ(w.strings(), (std::vector<std::string>{"a", "-", "c", "-"}));
+  EXPECT_EQ(Eval("Equal", {Strs({0}, {}), Strs({1}, {"a"})}, {}, 19).shape(), (Shape{0}));
 }
 
 TEST(ElementwiseBinaryTest, HalfArithmetic) {
