@@ -412,12 +412,17 @@ StatusOr<std::unique_ptr<Kernel>> MakeEyeLike(const KernelInit& init) {
 template <typename T>
 Status RangeInt(KernelContext& ctx, T start, T limit, T delta) {
   if (delta == 0) return ctx.Error("delta is 0");
-  int64_t s = start, l = limit, d = delta;
-  int64_t n = 0;
+  // 128-bit: limit - start may not fit in int64.
+  const __int128 s = start, l = limit, d = delta;
+  __int128 n = 0;
   if (d > 0 && l > s) n = (l - s + d - 1) / d;
-  if (d < 0 && l < s) n = (s - l + (-d) - 1) / (-d);
-  ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, ctx.input(0)->dtype(), {n}));
-  for (int64_t i = 0; i < n; ++i) y->data<T>()[i] = static_cast<T>(s + i * d);
+  if (d < 0 && l < s) n = (s - l - d - 1) / -d;
+  if (n > (__int128{1} << 40))
+    return ctx.Error("Range(" + Str(start) + ", " + Str(limit) + ", " + Str(delta) +
+                     ") has too many elements");
+  const int64_t count = static_cast<int64_t>(n);
+  ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, ctx.input(0)->dtype(), {count}));
+  for (int64_t i = 0; i < count; ++i) y->data<T>()[i] = static_cast<T>(s + i * d);
   return Status::Ok();
 }
 

@@ -18,6 +18,10 @@ using namespace datamove;
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
+// Bounds that keep shape arithmetic far from int64 overflow (no real tensor comes close).
+constexpr int64_t kMaxDim = int64_t{1} << 50;
+constexpr int64_t kMaxBlock = int64_t{1} << 20;
+
 // ------------------------------------------------------------------------------- Transpose
 
 // out[b][r][c] = in[b][c][r] for b < batches, r < rows, c < cols (in is cols x rows per batch).
@@ -176,7 +180,9 @@ class SplitKernel : public Kernel {
     if (has_split) {
       int64_t sum = 0;
       for (int64_t s : sizes) {
-        if (s < 0) return ctx.Error("split " + IntsToString(sizes) + " has a negative size");
+        if (s < 0 || s > dim)
+          return ctx.Error("split " + IntsToString(sizes) + " does not split axis " + Str(axis) +
+                           " of size " + Str(dim));
         sum += s;
       }
       if (static_cast<int64_t>(sizes.size()) != n || sum != dim)
@@ -389,6 +395,9 @@ StatusOr<std::unique_ptr<Kernel>> MakeTile(const KernelInit& init) {
     for (size_t d = 0; d < x.rank(); ++d) {
       if (repeats[d] < 0)
         return ctx.Error("repeats " + IntsToString(repeats) + " has a negative value");
+      if (repeats[d] > 0 && x.dim(d) > kMaxDim / repeats[d])
+        return ctx.Error("repeats " + IntsToString(repeats) + " make " + ShapeToString(x.shape()) +
+                         " too large");
       out[d] = x.dim(d) * repeats[d];
       // Output axis d is [repeat, dim] row-major: the repeat index does not move the source.
       view.push_back(repeats[d]);
@@ -524,6 +533,9 @@ class PadKernel : public Kernel {
       if (!NormalizeAxis(axis, r)) return ctx.Error(AxisRangeError(axes[i], r));
       begin[axis] = pads[i];
       end[axis] = pads[i + n];
+      auto huge = [](int64_t v) { return v > kMaxDim || v < -kMaxDim; };
+      if (huge(pads[i]) || huge(pads[i + n]))
+        return ctx.Error("pads " + IntsToString(pads) + " are too large");
     }
     Shape out(r);
     std::vector<PadAxis> pad_axes(r);
@@ -554,8 +566,10 @@ class PadKernel : public Kernel {
         value = Elems<T>(*cv)[0];
       } else if (opset_ < 11 && value_ != 0) {
         if constexpr (!std::is_same_v<T, std::string> && !std::is_same_v<T, Bytes16>) {
-          if (!StoreNumber(x.dtype(), &value, value_))
+          alignas(8) uint8_t bytes[16] = {};
+          if (!StoreNumber(x.dtype(), bytes, value_))
             return ctx.Error(std::string("a pad value for dtype ") + DataTypeName(x.dtype()));
+          std::memcpy(&value, bytes, sizeof(T));
         }
       }
       PadImpl<T>(ctx, x, pad_axes, mode_, value, *y);
@@ -600,7 +614,8 @@ StatusOr<std::unique_ptr<Kernel>> MakePad(const KernelInit& init) {
 
 StatusOr<std::unique_ptr<Kernel>> MakeDepthToSpace(const KernelInit& init) {
   int64_t b = init.node.GetInt("blocksize", 0);
-  if (b <= 0) return init.Invalid("attribute 'blocksize' must be positive");
+  if (b <= 0 || b > kMaxBlock)
+    return init.Invalid("attribute 'blocksize' must be in [1, " + Str(kMaxBlock) + "]");
   std::string mode = init.opset >= 11 ? init.node.GetString("mode", "DCR") : "DCR";
   if (mode != "DCR" && mode != "CRD") return init.Invalid("mode '" + mode + "' is not DCR or CRD");
   bool crd = mode == "CRD";
@@ -629,7 +644,8 @@ StatusOr<std::unique_ptr<Kernel>> MakeDepthToSpace(const KernelInit& init) {
 
 StatusOr<std::unique_ptr<Kernel>> MakeSpaceToDepth(const KernelInit& init) {
   int64_t b = init.node.GetInt("blocksize", 0);
-  if (b <= 0) return init.Invalid("attribute 'blocksize' must be positive");
+  if (b <= 0 || b > kMaxBlock)
+    return init.Invalid("attribute 'blocksize' must be in [1, " + Str(kMaxBlock) + "]");
   return SimpleKernel([b](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.rank() != 4) return ctx.Error("input must be 4-D, got " + ShapeToString(x.shape()));

@@ -395,6 +395,15 @@ TEST(RangeTest, FloatAndIntegerRanges) {
 TEST(RangeTest, Errors) {
   NodeSpec s = Op("Range", {{"a", I64({}, {0})}, {"b", I64({}, {4})}, {"c", I64({}, {0})}});
   ExpectError(s, StatusCode::kInvalidArgument, "delta is 0");
+  // limit - start does not fit in int64: still counted exactly (and refused as too large).
+  s.inputs = {{"a", I64({}, {std::numeric_limits<int64_t>::min()})},
+              {"b", I64({}, {std::numeric_limits<int64_t>::max()})},
+              {"c", I64({}, {std::numeric_limits<int64_t>::max()})}};
+  EXPECT_EQ(Values<int64_t>(RunOk(s)),
+            (std::vector<int64_t>{std::numeric_limits<int64_t>::min(), -1,
+                                  std::numeric_limits<int64_t>::max() - 1}));
+  s.inputs[2].value = I64({}, {1});
+  ExpectError(s, StatusCode::kInvalidArgument, "too many elements");
   NodeSpec f = Op(
       "Range",
       {{"a", Tensor::Scalar(0)}, {"b", Tensor::Scalar(std::nanf(""))}, {"c", Tensor::Scalar(1)}});

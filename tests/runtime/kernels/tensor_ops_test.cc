@@ -85,6 +85,24 @@ int64_t Ravel(const std::vector<int64_t>& c, const Shape& shape) {
   return i;
 }
 
+// Hostile sizes are errors, never overflows or huge allocations.
+TEST(TensorOpsTest, HugeSizesAreErrors) {
+  Tensor x = F32({2, 2}, {1, 2, 3, 4});
+  ExpectError(Op("Tile", {{"x", x}, {"r", I64({2}, {kMax, 1})}}), StatusCode::kInvalidArgument,
+              "too large");
+  ExpectError(Op("Pad", {{"x", x}, {"p", I64({4}, {kMin, 0, 0, 0})}}), StatusCode::kInvalidArgument,
+              "too large");
+  ExpectError(Op("Pad", {{"x", x}, {"p", I64({4}, {kMax, 0, 0, 0})}}), StatusCode::kInvalidArgument,
+              "too large");
+  ExpectError(Op("Split", {{"x", x}, {"s", I64({2}, {kMax, kMax})}}, 2),
+              StatusCode::kInvalidArgument, "does not split");
+  ExpectError(Op("DepthToSpace", {{"x", F32({1, 4, 1, 1}, {1, 2, 3, 4})}}, 1,
+                 {Attribute::Int("blocksize", kMax)}),
+              StatusCode::kInvalidModel, "blocksize");
+  ExpectError(Op("Expand", {{"x", x}, {"s", I64({4}, {kMax, kMax, 2, 2})}}),
+              StatusCode::kInvalidArgument, "invalid");
+}
+
 // ------------------------------------------------------------------------------- Transpose
 
 TEST(TransposeTest, DefaultPermReverses) {
