@@ -241,7 +241,7 @@ void Im2Col(const float* image, int64_t channels, const Geometry& g, int64_t s0,
   const int64_t taps = g.kernel_size(), in_size = g.in_size();
   const size_t last = g.rank - 1;
   const int64_t width = g.in[last], stride = g.stride[last];
-  ctx.ParallelFor(channels * taps, [&](int64_t begin, int64_t end) {
+  ParallelForCost(ctx, channels * taps, count, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> tap(g.rank), pos(g.rank);
     for (int64_t row = begin; row < end; ++row) {
       const float* src = image + (row / taps) * in_size;
@@ -276,7 +276,7 @@ void Col2Im(const float* col, int64_t channels, const Geometry& g, int64_t s0, i
   const int64_t taps = g.kernel_size(), in_size = g.in_size();
   const size_t last = g.rank - 1;
   const int64_t width = g.in[last], stride = g.stride[last];
-  ctx.ParallelFor(channels, [&](int64_t begin, int64_t end) {
+  ParallelForCost(ctx, channels, taps * count, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> tap(g.rank), pos(g.rank);
     for (int64_t c = begin; c < end; ++c) {
       float* plane = image + c * in_size;
@@ -299,46 +299,145 @@ void Col2Im(const float* col, int64_t channels, const Geometry& g, int64_t s0, i
 
 // ------------------------------------------------------------------------- direct loops
 
-// Conv with one input channel per group, 1-D or 2-D (treated as H = 1): y[n, m] = bias[m] +
-// sum over taps of w[m, tap] * x[n, m / mg] shifted. Each tap is added to a whole output row.
-void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y, int64_t batch,
-                     int64_t channels, int64_t mg, const Geometry& g, KernelContext& ctx) {
-  const bool one_d = g.rank == 1;
-  const int64_t H = one_d ? 1 : g.in[0], W = g.in[g.rank - 1];
-  const int64_t OH = one_d ? 1 : g.out[0], OW = g.out[g.rank - 1];
-  const int64_t KH = one_d ? 1 : g.kernel[0], KW = g.kernel[g.rank - 1];
-  const int64_t SH = one_d ? 1 : g.stride[0], SW = g.stride[g.rank - 1];
-  const int64_t DH = one_d ? 1 : g.dilation[0], DW = g.dilation[g.rank - 1];
-  const int64_t PH = one_d ? 0 : g.pad_begin[0], PW = g.pad_begin[g.rank - 1];
-  const int64_t M = channels * mg;
-  ctx.ParallelFor(batch * M, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const int64_t n = p / M, m = p % M;
-      const float* xc = x + (n * channels + m / mg) * H * W;
-      const float* wm = w + m * KH * KW;
-      float* yp = y + p * OH * OW;
-      const float b = bias ? bias[m] : 0.f;
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        float* yr = yp + oh * OW;
-        std::fill(yr, yr + OW, b);
-        for (int64_t kh = 0; kh < KH; ++kh) {
-          const int64_t ih = oh * SH - PH + kh * DH;
-          if (ih < 0 || ih >= H) continue;
-          const float* xr = xc + ih * W;
-          for (int64_t kw = 0; kw < KW; ++kw) {
-            const float wv = wm[kh * KW + kw];
-            const int64_t off = kw * DW - PW;
-            int64_t lo, hi;
-            ValidRange(0, OW, SW, off, W, &lo, &hi);
-            if (SW == 1) {
-              const float* xs = xr + off;
-              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xs[ow];
-            } else {
-              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * SW + off];
-            }
+// Conv with one input channel per group, 1-D or 2-D (treated as H = 1).
+struct DepthwiseGeometry {
+  int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
+};
+
+// Depthwise rows of a zero-padded input plane: pad[r][c] = x[r - PH][c - PW] (0 outside), wide
+// and tall enough that every output block of B columns reads inside it. Each block keeps its B
+// accumulators in vector registers. S: stride along W (0 = any), K: kernel size (0 = any).
+// B is 16, or 8 for narrow planes (OW <= 8).
+int64_t DepthwiseBlock(int64_t ow) { return ow <= 8 ? 8 : 16; }
+
+template <int B, int S, int K>
+EDGEFIT_ALWAYS_INLINE void DepthwiseRows(const float* pad, int64_t wp, const float* w,
+                                         const DepthwiseGeometry& g, float bias, float* y) {
+  constexpr int64_t kBlock = B;
+  using V = typename FloatVector<B>::type;
+  const int64_t KH = K ? K : g.KH, KW = K ? K : g.KW, SW = S ? S : g.SW;
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    const float* base = pad + oh * g.SH * wp;
+    float* yr = y + oh * g.OW;
+    for (int64_t ow = 0; ow < g.OW; ow += kBlock) {
+      V acc;
+      for (int j = 0; j < kBlock; ++j) acc[j] = bias;
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        const float* xr = base + kh * g.DH * wp + ow * SW;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const float* p = xr + kw * g.DW;
+          V v;
+          if constexpr (S == 1) {
+            std::memcpy(&v, p, sizeof v);
+#if defined(__GNUC__) && !defined(__clang__)
+          } else if constexpr (S == 2) {
+            // The even elements of 2B consecutive floats.
+            using I = typename IntVector<B>::type;
+            V lo, hi;
+            std::memcpy(&lo, p, sizeof lo);
+            std::memcpy(&hi, p + B, sizeof hi);
+            I even;
+            for (int j = 0; j < kBlock; ++j) even[j] = 2 * j;
+            v = __builtin_shuffle(lo, hi, even);
+#endif
+          } else {
+            for (int j = 0; j < kBlock; ++j) v[j] = p[j * SW];
           }
+          acc += w[kh * KW + kw] * v;
         }
       }
+      if (ow + kBlock <= g.OW) {
+        std::memcpy(yr + ow, &acc, sizeof acc);
+      } else {
+        for (int64_t j = 0; j < g.OW - ow; ++j) yr[ow + j] = acc[j];
+      }
+    }
+  }
+}
+
+// Size of the padded plane DepthwisePlane needs, in floats (rows * wp).
+int64_t DepthwisePadRows(const DepthwiseGeometry& g) {
+  return (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1;
+}
+int64_t DepthwisePadWidth(const DepthwiseGeometry& g) {
+  const int64_t block = DepthwiseBlock(g.OW);
+  const int64_t blocks = (g.OW + block - 1) / block;
+  // + 1: a stride-2 block loads one float past its last tap.
+  return (blocks * block - 1) * g.SW + (g.KW - 1) * g.DW + 2;
+}
+
+// One output plane: y = bias + sum over taps of w[tap] * x shifted. `pad` is a zeroed buffer of
+// DepthwisePadRows x DepthwisePadWidth floats reused across planes: the input plane x is copied
+// into its interior (the border stays zero); x = nullptr when pad already holds it.
+EDGEFIT_VECTORIZE
+void DepthwisePlane(const float* __restrict x, const float* __restrict w, float bias,
+                    float* __restrict y, const DepthwiseGeometry& g, float* __restrict pad) {
+  const int64_t wp = DepthwisePadWidth(g);
+  if (x) {
+    // Padded column c holds input column c - PW; rows likewise with PH.
+    const int64_t r0 = std::max<int64_t>(0, g.PH), r1 = std::min(DepthwisePadRows(g), g.PH + g.H);
+    const int64_t c0 = std::max<int64_t>(0, g.PW), c1 = std::min(wp, g.PW + g.W);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* src = x + (r - g.PH) * g.W - g.PW;
+      float* dst = pad + r * wp;
+      for (int64_t c = c0; c < c1; ++c) dst[c] = src[c];
+    }
+  }
+  const int64_t k = g.KH == g.KW && (g.KH == 3 || g.KH == 5) ? g.KH : 0;
+  if (DepthwiseBlock(g.OW) == 8) {
+    if (g.SW == 1 && k == 3)
+      DepthwiseRows<8, 1, 3>(pad, wp, w, g, bias, y);
+    else if (g.SW == 2 && k == 3)
+      DepthwiseRows<8, 2, 3>(pad, wp, w, g, bias, y);
+    else
+      DepthwiseRows<8, 0, 0>(pad, wp, w, g, bias, y);
+  } else if (g.SW == 1) {
+    if (k == 3)
+      DepthwiseRows<16, 1, 3>(pad, wp, w, g, bias, y);
+    else if (k == 5)
+      DepthwiseRows<16, 1, 5>(pad, wp, w, g, bias, y);
+    else
+      DepthwiseRows<16, 1, 0>(pad, wp, w, g, bias, y);
+  } else if (g.SW == 2) {
+    if (k == 3)
+      DepthwiseRows<16, 2, 3>(pad, wp, w, g, bias, y);
+    else if (k == 5)
+      DepthwiseRows<16, 2, 5>(pad, wp, w, g, bias, y);
+    else
+      DepthwiseRows<16, 2, 0>(pad, wp, w, g, bias, y);
+  } else {
+    DepthwiseRows<16, 0, 0>(pad, wp, w, g, bias, y);
+  }
+}
+
+void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y, int64_t batch,
+                     int64_t channels, int64_t mg, const Geometry& geo, KernelContext& ctx) {
+  const bool one_d = geo.rank == 1;
+  const size_t l = geo.rank - 1;
+  DepthwiseGeometry g;
+  g.H = one_d ? 1 : geo.in[0];
+  g.W = geo.in[l];
+  g.OH = one_d ? 1 : geo.out[0];
+  g.OW = geo.out[l];
+  g.KH = one_d ? 1 : geo.kernel[0];
+  g.KW = geo.kernel[l];
+  g.SH = one_d ? 1 : geo.stride[0];
+  g.SW = geo.stride[l];
+  g.DH = one_d ? 1 : geo.dilation[0];
+  g.DW = geo.dilation[l];
+  g.PH = one_d ? 0 : geo.pad_begin[0];
+  g.PW = geo.pad_begin[l];
+  const int64_t M = channels * mg, in_plane = g.H * g.W, out_plane = g.OH * g.OW;
+  const int64_t pad_size = DepthwisePadRows(g) * DepthwisePadWidth(g);
+  ParallelForCost(ctx, batch * M, out_plane * g.KH * g.KW, [&](int64_t begin, int64_t end) {
+    std::vector<float> pad(pad_size);
+    const float* padded = nullptr;  // the input plane `pad` holds
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t n = p / M, m = p % M;
+      const float* src = x + (n * channels + m / mg) * in_plane;
+      DepthwisePlane(src != padded ? src : nullptr, w + m * g.KH * g.KW, bias ? bias[m] : 0.f,
+                     y + p * out_plane, g, pad.data());
+      padded = src;
     }
   });
 }
@@ -349,7 +448,7 @@ void DirectConv(const float* x, const float* w, const float* bias, float* y, int
   const int64_t cg = C / group, mg = M / group, taps = g.kernel_size();
   const int64_t in_size = g.in_size(), out_size = g.out_size();
   const size_t r = g.rank;
-  ctx.ParallelFor(batch * M, [&](int64_t begin, int64_t end) {
+  ParallelForCost(ctx, batch * M, out_size * cg * taps, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> pos(r), tap(r);
     // Per tap: image offset relative to the window origin, and per-axis tap offsets.
     for (int64_t p = begin; p < end; ++p) {

@@ -1,5 +1,6 @@
-// Private helpers shared by conv.cc and pool.cc: the spatial attributes of Conv / ConvTranspose /
-// *Pool (kernel_shape, strides, dilations, pads, auto_pad) and the output geometry they imply.
+// Private helpers of the conv, pool, normalization and gemm kernels: the spatial attributes of Conv
+// / ConvTranspose / *Pool (kernel_shape, strides, dilations, pads, auto_pad), the output geometry
+// they imply, and how hot loops are compiled and parallelized.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,48 @@
 
 #include "edgefit/status.h"
 #include "runtime/kernel.h"
+
+// Hot loops are compiled for AVX-512 and AVX2+FMA too and picked at run time (the build itself
+// targets baseline x86-64).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define EDGEFIT_VECTORIZE \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define EDGEFIT_VECTORIZE
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define EDGEFIT_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define EDGEFIT_ALWAYS_INLINE inline
+#endif
+
+namespace edgefit {
+
+// GCC/Clang vector types of B lanes (B floats in one AVX-512 register, or split by the compiler).
+template <int B>
+struct FloatVector {
+  typedef float type __attribute__((vector_size(B * sizeof(float))));
+};
+template <int B>
+struct IntVector {
+  typedef int32_t type __attribute__((vector_size(B * sizeof(int32_t))));
+};
+
+// Runs fn(begin, end) over [0, n) on the session's threads when the work (n * cost_per_item,
+// roughly in multiply-adds) is worth a parallel region, otherwise inline.
+template <typename Fn>
+void ParallelForCost(KernelContext& ctx, int64_t n, int64_t cost_per_item, Fn&& fn) {
+  constexpr int64_t kMinParallelWork = 1 << 16;
+  if (n <= 0) return;
+  if (ctx.num_threads() <= 1 || n == 1 || n * cost_per_item < kMinParallelWork) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  ctx.ParallelFor(n, fn);
+}
+
+}  // namespace edgefit
 
 namespace edgefit::spatial {
 

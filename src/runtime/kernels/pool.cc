@@ -6,6 +6,7 @@
 // checks. Parallel over (batch, channel) planes.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "runtime/kernels/conv_impl.h"
@@ -66,50 +67,52 @@ void MaxPoolPlanes(const T* x, T* y, int64_t* indices, int64_t planes, const Win
                    int64_t storage_order, KernelContext& ctx) {
   const int64_t in_size = w.in[0] * w.in[1] * w.in[2];
   const int64_t out_size = w.out[0] * w.out[1] * w.out[2];
-  ctx.ParallelFor(planes, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const T* xp = x + p * in_size;
-      T* yp = y + p * out_size;
-      int64_t* ip = indices ? indices + p * out_size : nullptr;
-      int64_t o = 0;
-      for (int64_t o0 = 0; o0 < w.out[0]; ++o0) {
-        int64_t s0, lo0, hi0;
-        w.Taps(0, o0, &s0, &lo0, &hi0);
-        for (int64_t o1 = 0; o1 < w.out[1]; ++o1) {
-          int64_t s1, lo1, hi1;
-          w.Taps(1, o1, &s1, &lo1, &hi1);
-          for (int64_t o2 = 0; o2 < w.out[2]; ++o2, ++o) {
-            int64_t s2, lo2, hi2;
-            w.Taps(2, o2, &s2, &lo2, &hi2);
-            T best = std::numeric_limits<T>::lowest();
-            if constexpr (std::is_floating_point_v<T>) best = -std::numeric_limits<T>::infinity();
-            int64_t arg = -1;
-            for (int64_t t0 = lo0; t0 < hi0; ++t0) {
-              const int64_t i0 = s0 + t0 * w.d[0];
-              for (int64_t t1 = lo1; t1 < hi1; ++t1) {
-                const int64_t i1 = s1 + t1 * w.d[1];
-                const T* row = xp + (i0 * w.in[1] + i1) * w.in[2];
-                for (int64_t t2 = lo2; t2 < hi2; ++t2) {
-                  const int64_t i2 = s2 + t2 * w.d[2];
-                  const T v = row[i2];
-                  bool take = v > best || arg < 0;
-                  if constexpr (std::is_floating_point_v<T>)
-                    take = take || (v != v && best == best);
-                  if (take) {
-                    best = v;
-                    arg = storage_order == 0 ? (i0 * w.in[1] + i1) * w.in[2] + i2
-                                             : i0 + w.in[0] * (i1 + w.in[1] * i2);
-                  }
-                }
-              }
-            }
-            yp[o] = best;
-            if (ip) ip[o] = arg < 0 ? -1 : p * in_size + arg;
-          }
-        }
-      }
-    }
-  });
+  ParallelForCost(ctx, planes, out_size * w.k[0] * w.k[1] * w.k[2],
+                  [&](int64_t begin, int64_t end) {
+                    for (int64_t p = begin; p < end; ++p) {
+                      const T* xp = x + p * in_size;
+                      T* yp = y + p * out_size;
+                      int64_t* ip = indices ? indices + p * out_size : nullptr;
+                      int64_t o = 0;
+                      for (int64_t o0 = 0; o0 < w.out[0]; ++o0) {
+                        int64_t s0, lo0, hi0;
+                        w.Taps(0, o0, &s0, &lo0, &hi0);
+                        for (int64_t o1 = 0; o1 < w.out[1]; ++o1) {
+                          int64_t s1, lo1, hi1;
+                          w.Taps(1, o1, &s1, &lo1, &hi1);
+                          for (int64_t o2 = 0; o2 < w.out[2]; ++o2, ++o) {
+                            int64_t s2, lo2, hi2;
+                            w.Taps(2, o2, &s2, &lo2, &hi2);
+                            T best = std::numeric_limits<T>::lowest();
+                            if constexpr (std::is_floating_point_v<T>)
+                              best = -std::numeric_limits<T>::infinity();
+                            int64_t arg = -1;
+                            for (int64_t t0 = lo0; t0 < hi0; ++t0) {
+                              const int64_t i0 = s0 + t0 * w.d[0];
+                              for (int64_t t1 = lo1; t1 < hi1; ++t1) {
+                                const int64_t i1 = s1 + t1 * w.d[1];
+                                const T* row = xp + (i0 * w.in[1] + i1) * w.in[2];
+                                for (int64_t t2 = lo2; t2 < hi2; ++t2) {
+                                  const int64_t i2 = s2 + t2 * w.d[2];
+                                  const T v = row[i2];
+                                  bool take = v > best || arg < 0;
+                                  if constexpr (std::is_floating_point_v<T>)
+                                    take = take || (v != v && best == best);
+                                  if (take) {
+                                    best = v;
+                                    arg = storage_order == 0 ? (i0 * w.in[1] + i1) * w.in[2] + i2
+                                                             : i0 + w.in[0] * (i1 + w.in[1] * i2);
+                                  }
+                                }
+                              }
+                            }
+                            yp[o] = best;
+                            if (ip) ip[o] = arg < 0 ? -1 : p * in_size + arg;
+                          }
+                        }
+                      }
+                    }
+                  });
 }
 
 void AvgLpPoolPlanes(const float* x, float* y, int64_t planes, const Window3& w,
@@ -118,53 +121,203 @@ void AvgLpPoolPlanes(const float* x, float* y, int64_t planes, const Window3& w,
   const int64_t out_size = w.out[0] * w.out[1] * w.out[2];
   const bool lp = cfg.kind == PoolKind::kLp;
   const float p = cfg.p;
-  ctx.ParallelFor(planes, [&](int64_t begin, int64_t end) {
-    for (int64_t pl = begin; pl < end; ++pl) {
-      const float* xp = x + pl * in_size;
-      float* yp = y + pl * out_size;
-      int64_t o = 0;
-      for (int64_t o0 = 0; o0 < w.out[0]; ++o0) {
-        int64_t s0, lo0, hi0;
-        w.Taps(0, o0, &s0, &lo0, &hi0);
-        for (int64_t o1 = 0; o1 < w.out[1]; ++o1) {
-          int64_t s1, lo1, hi1;
-          w.Taps(1, o1, &s1, &lo1, &hi1);
-          for (int64_t o2 = 0; o2 < w.out[2]; ++o2, ++o) {
-            int64_t s2, lo2, hi2;
-            w.Taps(2, o2, &s2, &lo2, &hi2);
-            float sum = 0.f;
-            for (int64_t t0 = lo0; t0 < hi0; ++t0) {
-              const int64_t i0 = s0 + t0 * w.d[0];
-              for (int64_t t1 = lo1; t1 < hi1; ++t1) {
-                const int64_t i1 = s1 + t1 * w.d[1];
-                const float* row = xp + (i0 * w.in[1] + i1) * w.in[2] + s2;
-                if (!lp) {
-                  for (int64_t t2 = lo2; t2 < hi2; ++t2) sum += row[t2 * w.d[2]];
-                } else if (p == 2.f) {
-                  for (int64_t t2 = lo2; t2 < hi2; ++t2) sum += row[t2 * w.d[2]] * row[t2 * w.d[2]];
-                } else if (p == 1.f) {
-                  for (int64_t t2 = lo2; t2 < hi2; ++t2) sum += std::fabs(row[t2 * w.d[2]]);
-                } else {
-                  for (int64_t t2 = lo2; t2 < hi2; ++t2)
-                    sum += std::pow(std::fabs(row[t2 * w.d[2]]), p);
+  ParallelForCost(
+      ctx, planes, out_size * w.k[0] * w.k[1] * w.k[2], [&](int64_t begin, int64_t end) {
+        for (int64_t pl = begin; pl < end; ++pl) {
+          const float* xp = x + pl * in_size;
+          float* yp = y + pl * out_size;
+          int64_t o = 0;
+          for (int64_t o0 = 0; o0 < w.out[0]; ++o0) {
+            int64_t s0, lo0, hi0;
+            w.Taps(0, o0, &s0, &lo0, &hi0);
+            for (int64_t o1 = 0; o1 < w.out[1]; ++o1) {
+              int64_t s1, lo1, hi1;
+              w.Taps(1, o1, &s1, &lo1, &hi1);
+              for (int64_t o2 = 0; o2 < w.out[2]; ++o2, ++o) {
+                int64_t s2, lo2, hi2;
+                w.Taps(2, o2, &s2, &lo2, &hi2);
+                float sum = 0.f;
+                for (int64_t t0 = lo0; t0 < hi0; ++t0) {
+                  const int64_t i0 = s0 + t0 * w.d[0];
+                  for (int64_t t1 = lo1; t1 < hi1; ++t1) {
+                    const int64_t i1 = s1 + t1 * w.d[1];
+                    const float* row = xp + (i0 * w.in[1] + i1) * w.in[2] + s2;
+                    if (!lp) {
+                      for (int64_t t2 = lo2; t2 < hi2; ++t2) sum += row[t2 * w.d[2]];
+                    } else if (p == 2.f) {
+                      for (int64_t t2 = lo2; t2 < hi2; ++t2)
+                        sum += row[t2 * w.d[2]] * row[t2 * w.d[2]];
+                    } else if (p == 1.f) {
+                      for (int64_t t2 = lo2; t2 < hi2; ++t2) sum += std::fabs(row[t2 * w.d[2]]);
+                    } else {
+                      for (int64_t t2 = lo2; t2 < hi2; ++t2)
+                        sum += std::pow(std::fabs(row[t2 * w.d[2]]), p);
+                    }
+                  }
                 }
+                if (lp) {
+                  yp[o] = p == 2.f ? std::sqrt(sum) : p == 1.f ? sum : std::pow(sum, 1.f / p);
+                  continue;
+                }
+                int64_t count;
+                if (cfg.count_include_pad)
+                  count = w.PaddedTaps(0, s0) * w.PaddedTaps(1, s1) * w.PaddedTaps(2, s2);
+                else
+                  count = (hi0 - lo0) * (hi1 - lo1) * (hi2 - lo2);
+                yp[o] = count > 0 ? sum / static_cast<float>(count)
+                                  : std::numeric_limits<float>::quiet_NaN();
               }
             }
-            if (lp) {
-              yp[o] = p == 2.f ? std::sqrt(sum) : p == 1.f ? sum : std::pow(sum, 1.f / p);
-              continue;
-            }
-            int64_t count;
-            if (cfg.count_include_pad)
-              count = w.PaddedTaps(0, s0) * w.PaddedTaps(1, s1) * w.PaddedTaps(2, s2);
-            else
-              count = (hi0 - lo0) * (hi1 - lo1) * (hi2 - lo2);
-            yp[o] = count > 0 ? sum / static_cast<float>(count)
-                              : std::numeric_limits<float>::quiet_NaN();
+          }
+        }
+      });
+}
+
+// ------------------------------------------------------------------------- fast 1-D/2-D path
+//
+// Float MaxPool without Indices and AveragePool over 1 or 2 spatial axes: each plane is copied
+// into a padded buffer (border = -inf for max, 0 for average; sized so every block of B output
+// columns reads inside it), then blocks of B outputs keep their accumulators in vector registers.
+// Average divisors are separable: count = rows(oh) * cols(ow).
+
+struct Plane2 {
+  int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
+  int64_t B;         // 16, or 8 when OW <= 8
+  int64_t rows, wp;  // padded buffer
+};
+
+Plane2 MakePlane2(const Window3& w) {
+  Plane2 g{w.in[1], w.in[2], w.out[1], w.out[2], w.k[1], w.k[2], w.s[1], w.s[2],
+           w.d[1],  w.d[2],  w.pb[1],  w.pb[2],  0,      0,      0};
+  g.B = g.OW <= 8 ? 8 : 16;
+  g.rows = (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1;
+  const int64_t blocks = (g.OW + g.B - 1) / g.B;
+  g.wp = (blocks * g.B - 1) * g.SW + (g.KW - 1) * g.DW + 2;  // + 1 for the stride-2 loads
+  return g;
+}
+
+template <int B, int S, int K, bool kMax>
+EDGEFIT_ALWAYS_INLINE void PoolRows(const float* pad, const Plane2& g, const float* row_scale,
+                                    const float* col_scale, float* y) {
+  using V = typename FloatVector<B>::type;
+  const int64_t KH = K ? K : g.KH, KW = K ? K : g.KW, SW = S ? S : g.SW;
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    const float* base = pad + oh * g.SH * g.wp;
+    float* yr = y + oh * g.OW;
+    for (int64_t ow = 0; ow < g.OW; ow += B) {
+      using I = typename IntVector<B>::type;
+      V acc;
+      for (int j = 0; j < B; ++j) acc[j] = kMax ? -std::numeric_limits<float>::infinity() : 0.f;
+      I nan = {};  // lanes that saw a NaN (max)
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        const float* xr = base + kh * g.DH * g.wp + ow * SW;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const float* p = xr + kw * g.DW;
+          V v;
+          if constexpr (S == 1) {
+            std::memcpy(&v, p, sizeof v);
+#if defined(__GNUC__) && !defined(__clang__)
+          } else if constexpr (S == 2) {
+            V lo, hi;
+            std::memcpy(&lo, p, sizeof lo);
+            std::memcpy(&hi, p + B, sizeof hi);
+            I even;
+            for (int j = 0; j < B; ++j) even[j] = 2 * j;
+            v = __builtin_shuffle(lo, hi, even);
+#endif
+          } else {
+            for (int j = 0; j < B; ++j) v[j] = p[j * SW];
+          }
+          if constexpr (kMax) {
+            acc = v > acc ? v : acc;
+            nan |= v != v;
+          } else {
+            acc += v;
           }
         }
       }
+      if constexpr (kMax) {
+        V qnan;
+        for (int j = 0; j < B; ++j) qnan[j] = std::numeric_limits<float>::quiet_NaN();
+        acc = nan ? qnan : acc;  // NaN propagates
+      } else {
+        V scale;
+        std::memcpy(&scale, col_scale + ow, sizeof scale);
+        acc *= scale * row_scale[oh];
+      }
+      if (ow + B <= g.OW) {
+        std::memcpy(yr + ow, &acc, sizeof acc);
+      } else {
+        for (int64_t j = 0; j < g.OW - ow; ++j) yr[ow + j] = acc[j];
+      }
     }
+  }
+}
+
+template <bool kMax>
+EDGEFIT_ALWAYS_INLINE void PoolPlaneDispatch(const float* pad, const Plane2& g,
+                                             const float* row_scale, const float* col_scale,
+                                             float* y) {
+  const int64_t k = g.KH == g.KW && (g.KH == 2 || g.KH == 3) ? g.KH : 0;
+  if (g.B == 8) {
+    PoolRows<8, 0, 0, kMax>(pad, g, row_scale, col_scale, y);
+  } else if (g.SW == 1) {
+    if (k == 3)
+      PoolRows<16, 1, 3, kMax>(pad, g, row_scale, col_scale, y);
+    else
+      PoolRows<16, 1, 0, kMax>(pad, g, row_scale, col_scale, y);
+  } else if (g.SW == 2) {
+    if (k == 2)
+      PoolRows<16, 2, 2, kMax>(pad, g, row_scale, col_scale, y);
+    else if (k == 3)
+      PoolRows<16, 2, 3, kMax>(pad, g, row_scale, col_scale, y);
+    else
+      PoolRows<16, 2, 0, kMax>(pad, g, row_scale, col_scale, y);
+  } else {
+    PoolRows<16, 0, 0, kMax>(pad, g, row_scale, col_scale, y);
+  }
+}
+
+// One plane: copies x into the interior of `pad` (its border already holds the pad value), then
+// pools. row_scale / col_scale: 1 / divisor factors (average only).
+EDGEFIT_VECTORIZE
+void PoolPlane2(const float* __restrict x, float* __restrict pad, const Plane2& g, bool is_max,
+                const float* row_scale, const float* col_scale, float* __restrict y) {
+  const int64_t r0 = std::max<int64_t>(0, g.PH), r1 = std::min(g.rows, g.PH + g.H);
+  const int64_t c0 = std::max<int64_t>(0, g.PW), c1 = std::min(g.wp, g.PW + g.W);
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* src = x + (r - g.PH) * g.W - g.PW;
+    float* dst = pad + r * g.wp;
+    for (int64_t c = c0; c < c1; ++c) dst[c] = src[c];
+  }
+  if (is_max)
+    PoolPlaneDispatch<true>(pad, g, row_scale, col_scale, y);
+  else
+    PoolPlaneDispatch<false>(pad, g, row_scale, col_scale, y);
+}
+
+void FastPool2(const float* x, float* y, int64_t planes, const Window3& w, const PoolConfig& cfg,
+               KernelContext& ctx) {
+  const Plane2 g = MakePlane2(w);
+  const bool is_max = cfg.kind == PoolKind::kMax;
+  // Divisor factors per output row (axis 1) and column (axis 2), as 1 / count.
+  std::vector<float> row_scale(g.OH), col_scale((g.OW + g.B - 1) / g.B * g.B, 0.f);
+  if (!is_max) {
+    auto factor = [&](size_t a, int64_t o) {
+      int64_t start, lo, hi;
+      w.Taps(a, o, &start, &lo, &hi);
+      const int64_t n = cfg.count_include_pad ? w.PaddedTaps(a, start) : hi - lo;
+      return n > 0 ? 1.f / static_cast<float>(n) : std::numeric_limits<float>::quiet_NaN();
+    };
+    for (int64_t o = 0; o < g.OH; ++o) row_scale[o] = factor(1, o);
+    for (int64_t o = 0; o < g.OW; ++o) col_scale[o] = factor(2, o);
+  }
+  const float fill = is_max ? -std::numeric_limits<float>::infinity() : 0.f;
+  ParallelForCost(ctx, planes, g.OH * g.OW * g.KH * g.KW, [&](int64_t begin, int64_t end) {
+    std::vector<float> pad(g.rows * g.wp, fill);
+    for (int64_t p = begin; p < end; ++p)
+      PoolPlane2(x + p * g.H * g.W, pad.data(), g, is_max, row_scale.data(), col_scale.data(),
+                 y + p * g.OH * g.OW);
   });
 }
 
@@ -200,6 +353,11 @@ class PoolKernel : public Kernel {
     if (Y->numel() == 0) return Status::Ok();
     const Window3 w(*geometry);
     const int64_t planes = X.dim(0) * X.dim(1);
+    if (X.dtype() == DataType::kFloat && geometry->rank <= 2 && !indices &&
+        cfg_.kind != PoolKind::kLp) {
+      FastPool2(X.data<float>(), Y->data<float>(), planes, w, cfg_, ctx);
+      return Status::Ok();
+    }
     if (cfg_.kind != PoolKind::kMax) {
       AvgLpPoolPlanes(X.data<float>(), Y->data<float>(), planes, w, cfg_, ctx);
       return Status::Ok();
@@ -305,7 +463,7 @@ class GlobalPoolKernel : public Kernel {
     float* y = Y->data<float>();
     const PoolKind kind = kind_;
     const float p = p_;
-    ctx.ParallelFor(planes, [&](int64_t begin, int64_t end) {
+    ParallelForCost(ctx, planes, size, [&](int64_t begin, int64_t end) {
       for (int64_t pl = begin; pl < end; ++pl) {
         const float* xp = x + pl * size;
         if (kind == PoolKind::kAverage) {
@@ -327,7 +485,7 @@ class GlobalPoolKernel : public Kernel {
   Status MaxPlanes(KernelContext& ctx, const Tensor& X, Tensor* Y, int64_t planes, int64_t size) {
     const T* x = X.data<T>();
     T* y = Y->data<T>();
-    ctx.ParallelFor(planes, [&](int64_t begin, int64_t end) {
+    ParallelForCost(ctx, planes, size, [&](int64_t begin, int64_t end) {
       for (int64_t pl = begin; pl < end; ++pl) {
         const T* xp = x + pl * size;
         T best = std::numeric_limits<T>::lowest();

@@ -308,6 +308,12 @@ TEST(PoolTest, MatchesPlainReference) {
       {{3, 2, 30}, {5}, {3}, {2}, {2, 3}},
       {{1, 2, 5, 6, 7}, {2, 3, 2}, {2, 1, 2}, {1, 1, 2}, {1, 0, 1, 0, 1, 1}},
       {{1, 1, 6, 6, 6}, {3, 3, 3}, {2, 2, 2}, {}, {1, 1, 1, 1, 1, 1}, true},
+      // Wide rows: vector blocks of 16 with stride 2 / 1 / 3, kernels 3, 2, other.
+      {{1, 2, 7, 40}, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}},
+      {{2, 2, 6, 50}, {2, 2}, {2, 2}, {}, {}, true},
+      {{1, 3, 5, 37}, {3, 3}, {}, {2, 2}, {2, 2, 2, 2}},
+      {{1, 2, 5, 70}, {2, 4}, {1, 3}, {}, {1, 0, 0, 3}, true},
+      {{2, 2, 100}, {4}, {}, {}, {2, 1}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const PoolCase& c = cases[i];
@@ -320,20 +326,26 @@ TEST(PoolTest, MatchesPlainReference) {
     if (!c.strides.empty()) attrs.push_back(Attribute::Ints("strides", c.strides));
     if (!c.dilations.empty()) attrs.push_back(Attribute::Ints("dilations", c.dilations));
     if (!c.pads.empty()) attrs.push_back(Attribute::Ints("pads", c.pads));
-    for (const std::string kind : {"max", "avg", "avg_pad", "lp"}) {
+    // "max" runs the vectorized path (no Indices), "max_idx" the generic one.
+    for (const std::string kind : {"max", "max_idx", "avg", "avg_pad", "lp"}) {
       SCOPED_TRACE("case " + std::to_string(i) + " " + kind);
       std::vector<Attribute> a = attrs;
-      std::string op = kind == "max" ? "MaxPool" : kind == "lp" ? "LpPool" : "AveragePool";
+      const bool max = kind.rfind("max", 0) == 0;
+      std::string op = max ? "MaxPool" : kind == "lp" ? "LpPool" : "AveragePool";
       if (kind == "avg_pad") a.push_back(Attribute::Int("count_include_pad", 1));
       auto out =
-          RunNode(Spec(op, {{"x", F32(c.x, x)}}, a, 19, kind == "max" ? 2 : 1), i % 2 ? 2 : 1);
+          RunNode(Spec(op, {{"x", F32(c.x, x)}}, a, 19, kind == "max_idx" ? 2 : 1), i % 2 ? 2 : 1);
       ASSERT_TRUE(out.ok()) << out.status().ToString();
       std::vector<float> ref;
       std::vector<int64_t> idx;
       Shape yshape;
-      ReferencePool(c, x, kind == "avg_pad" ? "avg" : kind, kind == "avg_pad", &ref, &idx, &yshape);
+      ReferencePool(c, x,
+                    max                 ? "max"
+                    : kind == "avg_pad" ? "avg"
+                                        : kind,
+                    kind == "avg_pad", &ref, &idx, &yshape);
       ExpectNear((*out)[0], yshape, ref, 1e-5f, 1e-5f);
-      if (kind == "max") EXPECT_EQ(Values<int64_t>((*out)[1]), idx);
+      if (kind == "max_idx") EXPECT_EQ(Values<int64_t>((*out)[1]), idx);
     }
   }
 }
