@@ -57,6 +57,10 @@ void ExpectNear(const Tensor& actual, const Shape& shape, const std::vector<floa
       EXPECT_TRUE(std::isnan(a)) << "at " << i;
       continue;
     }
+    if (std::isinf(e)) {
+      EXPECT_EQ(a, e) << "at " << i;
+      continue;
+    }
     EXPECT_NEAR(a, e, atol + rtol * std::fabs(e)) << "at " << i;
   }
 }

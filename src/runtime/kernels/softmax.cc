@@ -55,8 +55,10 @@ void ContiguousRow(Mode mode, const T* x, T* y, int64_t d) {
     }
   } else {
     for (int64_t j = 0; j < d; ++j) sum += std::exp(E::Load(x[j]) - m);
-    const C shift = m + std::log(sum);
-    for (int64_t j = 0; j < d; ++j) y[j] = E::Store(E::Load(x[j]) - shift);
+    // (x - max) - log(sum): subtracting the max first keeps float32 precision when the
+    // inputs are large (adding max and log(sum) first would round away small differences).
+    const C log_sum = std::log(sum);
+    for (int64_t j = 0; j < d; ++j) y[j] = E::Store((E::Load(x[j]) - m) - log_sum);
   }
 }
 
@@ -107,11 +109,11 @@ void StridedBlock(Mode mode, const T* x, T* y, int64_t d, int64_t inner, int64_t
       }
     }
   } else {
-    for (int64_t i = 0; i < w; ++i) m[i] += std::log(sum[i]);
+    for (int64_t i = 0; i < w; ++i) sum[i] = std::log(sum[i]);
     for (int64_t k = 0; k < d; ++k) {
       const T* row = x + k * inner;
       T* out = y + k * inner;
-      for (int64_t i = 0; i < w; ++i) out[i] = E::Store(E::Load(row[i]) - m[i]);
+      for (int64_t i = 0; i < w; ++i) out[i] = E::Store((E::Load(row[i]) - m[i]) - sum[i]);
     }
   }
 }

@@ -152,3 +152,23 @@ TEST(SoftmaxTest, LargeMatchesReference) {
 
 }  // namespace
 }  // namespace edgefit
+
+namespace edgefit {
+namespace {
+
+// Found by the ONNX Runtime oracle (node/test_logsoftmax_large_number): with inputs near 1e4,
+// computing x - (max + log(sum)) rounds; (x - max) - log(sum) keeps float32 precision.
+TEST(LogSoftmaxPrecisionTest, LargeInputsKeepPrecision) {
+  testing::NodeSpec spec;
+  spec.op_type = "LogSoftmax";
+  spec.opset = 13;
+  spec.inputs = {{"x", testing::F32({1, 4}, {10000.f, 10001.f, 10002.f, 10003.f})}};
+  auto out = testing::RunNode(spec);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  // log_softmax([0,1,2,3]) computed in double: -3.4401897, -2.4401897, -1.4401897, -0.4401897
+  testing::ExpectNear((*out)[0], {1, 4}, {-3.4401897f, -2.4401897f, -1.4401897f, -0.4401897f},
+                      1e-6f, 1e-6f);
+}
+
+}  // namespace
+}  // namespace edgefit
