@@ -290,7 +290,7 @@ Status SaveModel(const Model& model, const std::string& path, const SaveOptions&
     ext_name = options.external_data_name.empty() ? out.filename().string() + ".data"
                                                   : options.external_data_name;
     if (fs::path(ext_name).is_absolute() || ext_name.find("..") != std::string::npos)
-      return InvalidArgument("external data name '" + ext_name +
+      return InvalidArgument(path + ": external data name '" + ext_name +
                              "' must be a plain file name in the model's folder");
     ext_path = dir / ext_name;
     if (!options.in_place) {

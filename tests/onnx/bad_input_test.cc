@@ -467,6 +467,7 @@ TEST_F(BadInputTest, SaveToBadPlaces) {
   so.external_data_name = "../escape.data";
   st = SaveModel(*m, dir_.File("out.onnx"), so);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_EQ(st.message().rfind(dir_.File("out.onnx") + ": ", 0), 0u) << st.message();
   so.external_data_name = "/tmp/abs.data";
   st = SaveModel(*m, dir_.File("out.onnx"), so);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();

@@ -29,8 +29,10 @@ void AddInspectCommand(CLI::App& app, int* exit_code) {
       return;
     }
     InspectReport report = InspectModel(*model, opts->model);
-    if (opts->json)
-      std::cout << InspectToJson(report).dump(2) << "\n";
+    if (opts->json)  // names are bytes from the file: replace invalid UTF-8 instead of throwing
+      std::cout << InspectToJson(report).dump(2, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
+                << "\n";
     else
       std::cout << FormatInspectText(report);
     *exit_code = kExitOk;

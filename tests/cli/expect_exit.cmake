@@ -1,0 +1,40 @@
+# Runs a command and checks its exit code (and optionally its stderr).
+#
+#   cmake -DEXPECTED_EXIT=<code> [-DSTDERR_REGEX=<regex>] [-DCOPY_FILE=<from>|<to>]
+#         -P expect_exit.cmake -- <command> [<arg>...]
+#
+# COPY_FILE copies a file first (so that the command can work on a scratch copy). Stderr must be
+# exactly one line when the expected exit code is not 0.
+set(command "")
+set(after_dashes FALSE)
+math(EXPR last "${CMAKE_ARGC} - 1")
+foreach(i RANGE ${last})
+  if(after_dashes)
+    list(APPEND command "${CMAKE_ARGV${i}}")
+  elseif(CMAKE_ARGV${i} STREQUAL "--")
+    set(after_dashes TRUE)
+  endif()
+endforeach()
+if(NOT command)
+  message(FATAL_ERROR "expect_exit.cmake: no command after --")
+endif()
+if(DEFINED COPY_FILE)
+  string(REPLACE "|" ";" copy "${COPY_FILE}")
+  list(GET copy 0 from)
+  list(GET copy 1 to)
+  configure_file("${from}" "${to}" COPYONLY)
+endif()
+execute_process(COMMAND ${command} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc STREQUAL "${EXPECTED_EXIT}")
+  message(FATAL_ERROR "expected exit ${EXPECTED_EXIT}, got ${rc}\nstdout: ${out}\nstderr: ${err}")
+endif()
+if(DEFINED STDERR_REGEX AND NOT err MATCHES "${STDERR_REGEX}")
+  message(FATAL_ERROR "stderr does not match '${STDERR_REGEX}': ${err}")
+endif()
+if(NOT EXPECTED_EXIT EQUAL 0 AND NOT EXPECTED_EXIT EQUAL 2)
+  string(REGEX REPLACE "\n$" "" trimmed "${err}")
+  if(trimmed STREQUAL "" OR trimmed MATCHES "\n")
+    message(FATAL_ERROR "stderr is not exactly one line: '${err}'")
+  endif()
+endif()
+message(STATUS "exit ${rc} as expected")
