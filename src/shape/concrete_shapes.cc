@@ -4,8 +4,8 @@
 
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
 #include "runtime/session.h"
-#include "shape/shape_inference.h"
 
 namespace edgefit {
 namespace {
@@ -94,36 +94,100 @@ StatusOr<std::unordered_map<std::string, ConcreteValue>> RecordConcreteShapes(
   return recorded;
 }
 
+namespace {
+
+// The batch of a graph input: dim 0 of a tensor of rank >= 2 that is not a number.
+bool IsFreezableBatch(const Value* v) {
+  const TypeInfo& type = v->type();
+  return !v->has_initializer() && type.is_tensor() && type.has_shape && type.dims.size() >= 2 &&
+         !type.dims[0].is_fixed();
+}
+
+TypeInfo TypeFromProto(const onnx::TypeProto& tp) {
+  TypeInfo t;
+  if (!tp.has_tensor_type()) return t;
+  const auto& tt = tp.tensor_type();
+  t.kind = TypeInfo::Kind::kTensor;
+  int32_t et = tt.elem_type();
+  t.elem_type = IsKnownDataType(et) ? static_cast<DataType>(et) : DataType::kUndefined;
+  t.has_shape = tt.has_shape();
+  for (const auto& d : tt.shape().dim()) {
+    if (d.has_dim_value() && d.dim_value() >= 0) {
+      t.dims.push_back(Dim::Fixed(d.dim_value()));
+    } else if (d.has_dim_param() && d.dim_param().rfind("unk__", 0) != 0) {
+      t.dims.push_back(Dim::Symbolic(d.dim_param()));
+    } else {
+      t.dims.push_back(Dim{});  // unknown (ONNX names these unk__N)
+    }
+  }
+  return t;
+}
+
+// Runs ONNX shape inference (with data propagation) on the main graph of `proto` and returns the
+// tensor types it knows, by value name.
+void InferOnProto(onnx::ModelProto* proto, FrozenShapes* result) {
+  try {
+    onnx::ShapeInferenceOptions so(/*check_type=*/false, /*error_mode=*/0, /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(*proto, onnx::OpSchemaRegistry::Instance(), so);
+  } catch (const std::exception& e) {
+    result->executor_note = std::string("ONNX shape inference failed: ") + e.what();
+  }
+  const onnx::GraphProto& g = proto->graph();
+  auto take = [&](const onnx::ValueInfoProto& vi) {
+    TypeInfo t = TypeFromProto(vi.type());
+    if (t.is_tensor()) result->types[vi.name()] = std::move(t);
+  };
+  for (const auto& vi : g.input()) take(vi);
+  for (const auto& vi : g.value_info()) take(vi);
+  for (const auto& vi : g.output()) take(vi);
+}
+
+}  // namespace
+
 StatusOr<FrozenShapes> InferFrozenShapes(const Model& model, const FrozenShapeOptions& options) {
-  ASSIGN_OR_RETURN(Model copy, CopyModel(model));
-  Graph& g = *copy.graph;
+  const Graph& g = *model.graph;
   FrozenShapes result;
 
+  // One export without large weights (inference reads only shapes, axes and scales) is enough
+  // for ONNX's inference; an IR copy is made only if the executor has to run.
+  onnx::ModelProto proto;
+  ExportOptions export_options;
+  export_options.omit_data_above_bytes = 1 << 16;
+  RETURN_IF_ERROR(ModelToProto(model, &proto, export_options));
+  onnx::GraphProto* gp = proto.mutable_graph();
   // Fix the batch: dim 0 of every graph input of rank >= 2 that is not a number.
-  for (Value* v : g.inputs()) {
-    if (v->has_initializer()) continue;
-    TypeInfo& type = v->type();
-    if (!type.is_tensor() || !type.has_shape || type.dims.size() < 2) continue;
-    Dim& d = type.dims[0];
-    if (d.is_fixed()) continue;
-    result.frozen.push_back("input '" + v->name() + "' dim 0 '" + d.ToString() + "' -> 1");
-    d = Dim::Fixed(1);
+  for (auto& vi : *gp->mutable_input()) {
+    const Value* v = g.FindValue(vi.name());
+    if (!v || !IsFreezableBatch(v)) continue;
+    result.frozen.push_back("input '" + v->name() + "' dim 0 '" + v->type().dims[0].ToString() +
+                            "' -> 1");
+    auto* dim = vi.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0);
+    dim->Clear();
+    dim->set_dim_value(1);
   }
-  // Symbolic dims elsewhere (declared outputs, value_info) may name the batch we just fixed;
-  // forget them so that inference fills in numbers.
-  for (Value* v : g.AllValues()) {
-    if (v->is_graph_input() || v->has_initializer()) continue;
-    for (Dim& d : v->type().dims)
-      if (d.kind == Dim::Kind::kParam) d = Dim{};
-  }
+  // Symbolic dims elsewhere (declared outputs, value_info) may name the batch just fixed: forget
+  // them so that inference fills in numbers.
+  auto forget_params = [](onnx::ValueInfoProto& vi) {
+    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
+    for (auto& d : *vi.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
+      if (d.has_dim_param()) d.Clear();
+  };
+  for (auto& vi : *gp->mutable_output()) forget_params(vi);
+  for (auto& vi : *gp->mutable_value_info()) forget_params(vi);
+  InferOnProto(&proto, &result);
+  for (const Value* v : g.initializers())
+    if (v->initializer())
+      result.types[v->name()] =
+          TypeInfo::Tensor(v->initializer()->dtype(), v->initializer()->shape());
 
-  auto inferred = InferShapes(copy);
-  if (!inferred.ok()) result.executor_note = inferred.status().message();
-
+  auto is_static = [&](const Value* v) {
+    auto it = result.types.find(v->name());
+    return it != result.types.end() && it->second.IsStatic();
+  };
   auto collect_incomplete = [&] {
     result.incomplete.clear();
     ForEachComputedValue(g, [&](const Value* v) {
-      if (!v->type().IsStatic()) result.incomplete.push_back(v->name());
+      if (!is_static(v)) result.incomplete.push_back(v->name());
     });
   };
   collect_incomplete();
@@ -132,49 +196,48 @@ StatusOr<FrozenShapes> InferFrozenShapes(const Model& model, const FrozenShapeOp
   for (const auto& n : g.nodes())
     if (n->domain().empty() && (n->op_type() == "Shape" || n->op_type() == "Size"))
       has_shape_arithmetic = true;
+  if (!options.use_executor || (result.incomplete.empty() && !has_shape_arithmetic)) return result;
 
-  if (options.use_executor && (!result.incomplete.empty() || has_shape_arithmetic)) {
-    std::string blocked;
-    for (const Value* v : g.inputs())
-      if (!v->has_initializer() && !v->type().IsStatic())
-        blocked = "input '" + v->name() + "' " + v->type().ShapeString() +
-                  " has dynamic dims other than the batch";
-    // Upper bound of what the run allocates, from the shapes known so far.
-    uint64_t known_bytes = 0;
-    ForEachComputedValue(g, [&](const Value* v) {
-      if (auto shape = v->type().StaticShape()) {
-        int64_t n = NumElements(*shape);
-        if (n > 0) known_bytes += static_cast<uint64_t>(n) * DataTypeSize(v->type().elem_type);
-      }
-    });
-    if (blocked.empty() && known_bytes > options.executor.max_memory_bytes)
-      blocked = "the model's tensors need more than " +
-                std::to_string(options.executor.max_memory_bytes) + " bytes at batch 1";
-    if (!blocked.empty()) {
-      result.executor_note = blocked;
-    } else {
-      auto recorded = RecordConcreteShapes(copy, options.executor);
-      if (!recorded.ok()) {
-        result.executor_note = recorded.status().message();
-      } else {
-        result.executor_ran = true;
-        for (auto& [name, cv] : *recorded) {
-          Value* v = g.FindValue(name);
-          if (!v) continue;
-          if (!v->type().IsStatic()) v->type() = TypeInfo::Tensor(cv.dtype, cv.shape);
-          if (cv.has_data) result.small_values[name] = std::move(cv.data);
-        }
-        collect_incomplete();
-      }
+  std::string blocked;
+  uint64_t known_bytes = 0;  // an upper bound of what the run allocates, from known shapes
+  for (const Value* v : g.inputs())
+    if (!v->has_initializer() && !is_static(v))
+      blocked = "input '" + v->name() + "' " + v->type().ShapeString() +
+                " has dynamic dims other than the batch";
+  ForEachComputedValue(g, [&](const Value* v) {
+    auto it = result.types.find(v->name());
+    if (it == result.types.end()) return;
+    if (auto shape = it->second.StaticShape()) {
+      int64_t n = NumElements(*shape);
+      if (n > 0) known_bytes += static_cast<uint64_t>(n) * DataTypeSize(it->second.elem_type);
     }
+  });
+  if (blocked.empty() && known_bytes > options.executor.max_memory_bytes)
+    blocked = "the model's tensors need more than " +
+              std::to_string(options.executor.max_memory_bytes) + " bytes at batch 1";
+  if (!blocked.empty()) {
+    result.executor_note = blocked;
+    return result;
   }
 
-  for (const Value* v : g.AllValues())
-    if (v->type().is_tensor()) result.types[v->name()] = v->type();
-  // Initializers: their shape is their tensor's.
-  for (const Value* v : g.initializers())
-    result.types[v->name()] =
-        TypeInfo::Tensor(v->initializer()->dtype(), v->initializer()->shape());
+  ASSIGN_OR_RETURN(Model copy, CopyModel(model));
+  for (Value* v : copy.graph->AllValues()) {
+    if (v->has_initializer()) continue;
+    auto it = result.types.find(v->name());
+    if (it != result.types.end()) v->type() = it->second;
+  }
+  auto recorded = RecordConcreteShapes(copy, options.executor);
+  if (!recorded.ok()) {
+    result.executor_note = recorded.status().message();
+    return result;
+  }
+  result.executor_ran = true;
+  for (auto& [name, cv] : *recorded) {
+    TypeInfo& type = result.types[name];
+    if (!type.IsStatic()) type = TypeInfo::Tensor(cv.dtype, cv.shape);
+    if (cv.has_data) result.small_values[name] = std::move(cv.data);
+  }
+  collect_incomplete();
   return result;
 }
 
