@@ -32,6 +32,9 @@ using CommandFactory = std::function<void(CLI::App& app, int* exit_code)>;
 
 void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddCopyCommand(CLI::App& app, int* exit_code);
+void AddCheckCommand(CLI::App& app, int* exit_code);
+void AddTargetsCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);
+void AddFixCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edgefit::cli

@@ -18,7 +18,10 @@ int main(int argc, char** argv) {
   const CommandFactory commands[] = {
       AddInspectCommand,
       AddCopyCommand,
+      AddCheckCommand,
+      AddTargetsCommand,
       AddRunCommand,
+      AddFixCommand,
   };
   for (const auto& add : commands) add(app, &exit_code);
   try {
