@@ -12,5 +12,6 @@ std::unique_ptr<Pass> CreateEliminateDeadPass();      // eliminate_dead.cc
 std::unique_ptr<Pass> CreateEliminateIdentityPass();  // eliminate_identity.cc
 std::unique_ptr<Pass> CreateFoldBatchNormPass();      // fold_batchnorm.cc
 std::unique_ptr<Pass> CreateFixDynamicDimsPass();     // fix_dynamic_dims.cc
+std::unique_ptr<Pass> CreateConvertOpsetPass();       // convert_opset.cc
 
 }  // namespace edgefit

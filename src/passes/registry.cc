@@ -8,6 +8,8 @@ const std::vector<PassInfo>& AllPasses() {
   static const std::vector<PassInfo> passes = {
       {"fix-dynamic-dims", "freeze input shapes (--input-shape, or dynamic batch -> 1)",
        CreateFixDynamicDimsPass},
+      {"convert-opset", "convert to the target's recommended opset (ONNX version converter)",
+       CreateConvertOpsetPass},
       {"fold-batchnorm", "fold inference BatchNormalization into Conv/ConvTranspose/Gemm",
        CreateFoldBatchNormPass},
       {"eliminate-identity", "remove Identity, inference Dropout, no-op Reshape/Transpose/Cast/Pad",
