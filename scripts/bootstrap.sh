@@ -19,8 +19,13 @@ packages=(
   libcli11-dev nlohmann-json3-dev libstb-dev libzip-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  nodejs npm time
+  time
 )
+# Node.js + npm run the ONNX Runtime oracle (tests) and benchmark peer. Debian's packages are
+# used only when no node/npm is installed (a NodeSource nodejs already bundles npm and
+# conflicts with Debian's npm package).
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 install_packages() {
   local missing=()
