@@ -16,6 +16,7 @@
 #include "runtime/blas.h"
 #include "runtime/kernels/conv_impl.h"
 #include "runtime/kernels/families.h"
+#include "runtime/kernels/gemm_impl.h"
 
 namespace edgefit {
 
@@ -237,11 +238,11 @@ void ForEachLine(const Geometry& g, int64_t row, int64_t s0, int64_t count,
 }
 
 void Im2Col(const float* image, int64_t channels, const Geometry& g, int64_t s0, int64_t count,
-            float* col, KernelContext& ctx) {
+            float* col, KernelContext& ctx, bool parallel) {
   const int64_t taps = g.kernel_size(), in_size = g.in_size();
   const size_t last = g.rank - 1;
   const int64_t width = g.in[last], stride = g.stride[last];
-  ParallelForCost(ctx, channels * taps, count, [&](int64_t begin, int64_t end) {
+  ParallelForCost(ctx, channels * taps, parallel ? count : 0, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> tap(g.rank), pos(g.rank);
     for (int64_t row = begin; row < end; ++row) {
       const float* src = image + (row / taps) * in_size;
@@ -488,11 +489,12 @@ void DirectConv(const float* x, const float* w, const float* bias, float* y, int
   });
 }
 
-// Columns per im2col tile: keep the column buffer around 8 MB.
+// Columns per im2col tile: keep a column buffer around 1 MB (cache-resident for the Sgemm that
+// follows), with at least 64 columns.
 int64_t ColumnTile(int64_t rows, int64_t columns) {
-  constexpr int64_t kBudget = int64_t{2} << 20;  // floats
+  constexpr int64_t kBudget = int64_t{1} << 18;  // floats
   if (rows * columns <= kBudget) return columns;
-  int64_t tile = std::max<int64_t>(256, kBudget / std::max<int64_t>(rows, 1));
+  int64_t tile = std::max<int64_t>(64, kBudget / std::max<int64_t>(rows, 1) / 16 * 16);
   return std::min(tile, columns);
 }
 
@@ -561,36 +563,82 @@ class ConvKernel : public Kernel {
     for (size_t d = 0; d < g.rank; ++d)
       pointwise = pointwise && g.kernel[d] == 1 && g.stride[d] == 1 && g.pad_begin[d] == 0 &&
                   g.pad_end[d] == 0;
-    const int64_t tile = pointwise ? S : ColumnTile(rows, S);
-    float* col = nullptr;
-    if (!pointwise) {
-      col = static_cast<float*>(ctx.Scratch(static_cast<size_t>(rows * tile) * sizeof(float)));
-      if (!col) return ResourceExhausted(ctx.node_description() + ": no memory for im2col");
+
+    // Columns [s0, s0 + cnt) of one (image, group) item, output channels [m0, m1): bias,
+    // im2col of those columns into `col` unless `filled` (the input itself is the column matrix
+    // when pointwise), one Sgemm.
+    auto tile_of = [&](int64_t item, int64_t s0, int64_t cnt, float* col, bool filled, int64_t m0,
+                       int64_t m1) {
+      const int64_t n = item / group_, gi = item % group_;
+      const float* xg = x + (n * C + gi * cg) * in_size;
+      float* yg = y + (n * M + gi * mg) * S;
+      if (bias)
+        for (int64_t m = m0; m < m1; ++m)
+          std::fill(yg + m * S + s0, yg + m * S + s0 + cnt, bias[gi * mg + m]);
+      const float* b = xg + s0;
+      int64_t ldb = S;
+      if (!pointwise) {
+        if (!filled) Im2Col(xg, cg, g, s0, cnt, col, ctx, false);
+        b = col;
+        ldb = cnt;
+      }
+      blas::Sgemm(false, false, static_cast<int>(m1 - m0), static_cast<int>(cnt),
+                  static_cast<int>(rows), 1.f, w + (gi * mg + m0) * rows, static_cast<int>(rows), b,
+                  static_cast<int>(ldb), bias ? 1.f : 0.f, yg + m0 * S + s0, static_cast<int>(S));
+    };
+    auto scratch = [&](int64_t floats) -> float* {
+      if (pointwise) return nullptr;
+      return static_cast<float*>(ctx.Scratch(static_cast<size_t>(floats) * sizeof(float)));
+    };
+    BlasSingleThreaded one_pool(ctx);
+    const int64_t T = ctx.num_threads(), items = N * group_, item_macs = mg * rows * S;
+    const bool parallel = T > 1 && items * item_macs >= kMinParallelMacs;
+    if (parallel && items >= T && (items >= 4 * T || items % T == 0)) {
+      // Whole items per thread, each with its own column buffer.
+      const int64_t tile = ColumnTile(rows, S);
+      float* col = scratch(T * rows * tile);
+      if (!pointwise && !col)
+        return ResourceExhausted(ctx.node_description() + ": no memory for im2col");
+      ParallelItems(ctx, items, item_macs, [&](int64_t slot, int64_t begin, int64_t end) {
+        for (int64_t item = begin; item < end; ++item)
+          for (int64_t s0 = 0; s0 < S; s0 += tile)
+            tile_of(item, s0, std::min(tile, S - s0), col ? col + slot * rows * tile : nullptr,
+                    false, 0, mg);
+      });
+      return Status::Ok();
     }
-    for (int64_t n = 0; n < N; ++n) {
-      for (int64_t gi = 0; gi < group_; ++gi) {
-        const float* xg = x + (n * C + gi * cg) * in_size;
-        const float* wg = w + gi * mg * rows;
-        float* yg = y + (n * M + gi * mg) * S;
-        float beta = 0.f;
-        if (bias) {
-          for (int64_t m = 0; m < mg; ++m)
-            std::fill(yg + m * S, yg + (m + 1) * S, bias[gi * mg + m]);
-          beta = 1.f;
-        }
-        if (pointwise) {
-          blas::Sgemm(false, false, static_cast<int>(mg), static_cast<int>(S),
-                      static_cast<int>(rows), 1.f, wg, static_cast<int>(rows), xg,
-                      static_cast<int>(S), beta, yg, static_cast<int>(S));
-          continue;
-        }
-        for (int64_t s0 = 0; s0 < S; s0 += tile) {
-          const int64_t cnt = std::min(tile, S - s0);
-          Im2Col(xg, cg, g, s0, cnt, col, ctx);
-          blas::Sgemm(false, false, static_cast<int>(mg), static_cast<int>(cnt),
-                      static_cast<int>(rows), 1.f, wg, static_cast<int>(rows), col,
-                      static_cast<int>(cnt), beta, yg + s0, static_cast<int>(S));
-        }
+    for (int64_t item = 0; item < items; ++item) {
+      if (parallel && S >= 64 * T) {
+        // Column tiles spread over the threads (im2col and Sgemm of a tile on one thread).
+        const int64_t tile = std::min(ColumnTile(rows, S), (S + T - 1) / T);
+        const int64_t tiles = (S + tile - 1) / tile;
+        float* col = scratch(T * rows * tile);
+        if (!pointwise && !col)
+          return ResourceExhausted(ctx.node_description() + ": no memory for im2col");
+        ParallelItems(ctx, tiles, mg * rows * tile, [&](int64_t slot, int64_t begin, int64_t end) {
+          for (int64_t t = begin; t < end; ++t)
+            tile_of(item, t * tile, std::min(tile, S - t * tile),
+                    col ? col + slot * rows * tile : nullptr, false, 0, mg);
+        });
+      } else if (parallel) {
+        // Few columns: im2col them all, then spread output channels over the threads.
+        float* col = scratch(rows * S);
+        if (!pointwise && !col)
+          return ResourceExhausted(ctx.node_description() + ": no memory for im2col");
+        const int64_t n = item / group_, gi = item % group_;
+        if (col) Im2Col(x + (n * C + gi * cg) * in_size, cg, g, 0, S, col, ctx, true);
+        const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(T, mg / 16));
+        ParallelItems(ctx, parts, item_macs / parts, [&](int64_t, int64_t begin, int64_t end) {
+          for (int64_t p = begin; p < end; ++p)
+            tile_of(item, 0, S, col, true, mg * p / parts, mg * (p + 1) / parts);
+        });
+      } else {
+        const int64_t tile = ColumnTile(rows, S);
+        float* col = scratch(rows * tile);
+        if (!pointwise && !col)
+          return ResourceExhausted(ctx.node_description() + ": no memory for im2col");
+        for (int64_t s0 = 0; s0 < S; s0 += tile)
+          tile_of(item, s0, std::min(tile, S - s0), col, false, 0, mg);
       }
     }
     return Status::Ok();
@@ -667,22 +715,20 @@ class ConvTransposeKernel : public Kernel {
       col = static_cast<float*>(ctx.Scratch(static_cast<size_t>(rows * tile) * sizeof(float)));
       if (!col) return ResourceExhausted(ctx.node_description() + ": no memory for col2im");
     }
+    BlasSingleThreaded one_pool(ctx);
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t gi = 0; gi < group_; ++gi) {
         const float* xg = x + (n * C + gi * cg) * S_in;
         const float* wg = w + gi * cg * rows;  // [cg, mg * taps]
         float* yg = y + (n * M + gi * mg) * S_out;
         if (pointwise) {
-          blas::Sgemm(true, false, static_cast<int>(mg), static_cast<int>(S_in),
-                      static_cast<int>(cg), 1.f, wg, static_cast<int>(rows), xg,
-                      static_cast<int>(S_in), 1.f, yg, static_cast<int>(S_out));
+          ParallelSgemm(ctx, true, false, mg, S_in, cg, 1.f, wg, rows, xg, S_in, 1.f, yg, S_out);
           continue;
         }
         for (int64_t s0 = 0; s0 < S_in; s0 += tile) {
           const int64_t cnt = std::min(tile, S_in - s0);
-          blas::Sgemm(true, false, static_cast<int>(rows), static_cast<int>(cnt),
-                      static_cast<int>(cg), 1.f, wg, static_cast<int>(rows), xg + s0,
-                      static_cast<int>(S_in), 0.f, col, static_cast<int>(cnt));
+          ParallelSgemm(ctx, true, false, rows, cnt, cg, 1.f, wg, rows, xg + s0, S_in, 0.f, col,
+                        cnt);
           Col2Im(col, mg, g, s0, cnt, yg, ctx);
         }
       }

@@ -13,9 +13,78 @@
 #include "runtime/blas.h"
 #include "runtime/kernels/broadcast.h"
 #include "runtime/kernels/families.h"
+#include "runtime/kernels/gemm_impl.h"
 
 namespace edgefit {
+
+// ------------------------------------------------------------------------- one-pool BLAS
+
+BlasSingleThreaded::BlasSingleThreaded(const KernelContext& ctx) : restore_(ctx.num_threads()) {
+  blas::SetThreads(1);
+}
+BlasSingleThreaded::~BlasSingleThreaded() { blas::SetThreads(restore_); }
+
+void ParallelSgemm(KernelContext& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                   float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+                   float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {  // no products: C = beta * C
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
+    return;
+  }
+  auto gemm = [&](int64_t mm, int64_t nn, const float* aa, const float* bb, float* cc) {
+    blas::Sgemm(trans_a, trans_b, static_cast<int>(mm), static_cast<int>(nn), static_cast<int>(k),
+                alpha, aa, static_cast<int>(lda), bb, static_cast<int>(ldb), beta, cc,
+                static_cast<int>(ldc));
+  };
+  // Slices of at least 16 rows or columns, along the longer side.
+  const bool split_n = n >= m;
+  const int64_t len = split_n ? n : m;
+  const int64_t parts = std::min<int64_t>(ctx.num_threads(), len / 16);
+  if (parts <= 1 || m * n * k < kMinParallelMacs) {
+    gemm(m, n, a, b, c);
+    return;
+  }
+  ctx.ParallelFor(parts, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t lo = len * p / parts / 16 * 16;
+      const int64_t hi = p + 1 == parts ? len : len * (p + 1) / parts / 16 * 16;
+      if (hi <= lo) continue;
+      if (split_n)
+        gemm(m, hi - lo, a, trans_b ? b + lo * ldb : b + lo, c + lo);
+      else
+        gemm(hi - lo, n, trans_a ? a + lo : a + lo * lda, b, c + lo * ldc);
+    }
+  });
+}
+
 namespace {
+
+// C_i = op(A_i) * op(B_i) for i < count, A_i = a + a_off[i], B_i = b + b_off[i], C_i = c + i *
+// c_stride: whole products per thread when there are enough, else each product split.
+void BatchedSgemm(KernelContext& ctx, int64_t count, bool ta, bool tb, int64_t m, int64_t n,
+                  int64_t k, const float* a, const std::vector<int64_t>& a_off, int64_t lda,
+                  const float* b, const std::vector<int64_t>& b_off, int64_t ldb, float* c,
+                  int64_t c_stride, int64_t ldc) {
+  if (count >= ctx.num_threads() && ctx.num_threads() > 1) {
+    ParallelItems(ctx, count, m * n * k, [&](int64_t, int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        if (k == 0) {
+          std::fill(c + i * c_stride, c + i * c_stride + m * ldc, 0.f);
+          continue;
+        }
+        blas::Sgemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.f,
+                    a + a_off[i], static_cast<int>(lda), b + b_off[i], static_cast<int>(ldb), 0.f,
+                    c + i * c_stride, static_cast<int>(ldc));
+      }
+    });
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i)
+    ParallelSgemm(ctx, ta, tb, m, n, k, 1.f, a + a_off[i], lda, b + b_off[i], ldb, 0.f,
+                  c + i * c_stride, ldc);
+}
 
 bool IsMathType(DataType t) {
   return t == DataType::kFloat || t == DataType::kDouble || t == DataType::kInt32 ||
@@ -84,18 +153,11 @@ void PlainGemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, 
 }
 
 template <typename T>
-void AnyGemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const T* a,
-             int64_t lda, const T* b, int64_t ldb, bool accumulate, T* c, int64_t ldc) {
+void AnyGemm(KernelContext& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+             const T* a, int64_t lda, const T* b, int64_t ldb, bool accumulate, T* c, int64_t ldc) {
   if (M == 0 || N == 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    if (K == 0) {
-      if (!accumulate)
-        for (int64_t i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.f);
-      return;
-    }
-    blas::Sgemm(ta, tb, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, a,
-                static_cast<int>(lda), b, static_cast<int>(ldb), accumulate ? 1.f : 0.f, c,
-                static_cast<int>(ldc));
+    ParallelSgemm(ctx, ta, tb, M, N, K, alpha, a, lda, b, ldb, accumulate ? 1.f : 0.f, c, ldc);
   } else {
     PlainGemm<T>(ta, tb, M, N, K, alpha, a, lda, b, ldb, accumulate, c, ldc);
   }
@@ -146,8 +208,9 @@ class GemmKernel : public Kernel {
           for (int64_t j = 0; j < N; ++j)
             y[i * N + j] = static_cast<T>(beta_ * static_cast<double>(c[i * st[0] + j * st[1]]));
       }
-      AnyGemm<T>(ta_, tb_, M, N, K, alpha_, A.data<T>(), A.dim(1), B.data<T>(), B.dim(1), use_c, y,
-                 N);
+      BlasSingleThreaded one_pool(ctx);
+      AnyGemm<T>(ctx, ta_, tb_, M, N, K, alpha_, A.data<T>(), A.dim(1), B.data<T>(), B.dim(1),
+                 use_c, y, N);
       return Status::Ok();
     });
   }
@@ -205,18 +268,27 @@ class MatMulKernel : public Kernel {
       const T* a = A.data<T>();
       const T* b = B.data<T>();
       T* y = Y->data<T>();
+      BlasSingleThreaded one_pool(ctx);
       // B shared by every batch and A's batch is the whole batch: one big product.
       if (NumElements(b_batch) == 1 && NumElements(a_batch) == batches) {
-        AnyGemm<T>(false, false, batches * M, N, K, 1.f, a, K, b, N, false, y, N);
+        AnyGemm<T>(ctx, false, false, batches * M, N, K, 1.f, a, K, b, N, false, y, N);
         return Status::Ok();
       }
       std::vector<int64_t> sa = BroadcastStrides(a_batch, *batch);
       std::vector<int64_t> sb = BroadcastStrides(b_batch, *batch);
+      std::vector<int64_t> a_off(batches), b_off(batches);
       ForEachBroadcast(*batch, {sa, sb}, 0, batches,
                        [&](int64_t i, const std::vector<int64_t>& off) {
-                         AnyGemm<T>(false, false, M, N, K, 1.f, a + off[0] * M * K, K,
-                                    b + off[1] * K * N, N, false, y + i * M * N, N);
+                         a_off[i] = off[0] * M * K;
+                         b_off[i] = off[1] * K * N;
                        });
+      if constexpr (std::is_same_v<T, float>) {
+        BatchedSgemm(ctx, batches, false, false, M, N, K, a, a_off, K, b, b_off, N, y, M * N, N);
+      } else {
+        for (int64_t i = 0; i < batches; ++i)
+          AnyGemm<T>(ctx, false, false, M, N, K, 1.f, a + a_off[i], K, b + b_off[i], N, false,
+                     y + i * M * N, N);
+      }
       return Status::Ok();
     });
   }
@@ -589,9 +661,14 @@ class EinsumKernel : public Kernel {
       ybuf.resize(NB * M * N);
       out = ybuf.data();
     }
-    for (int64_t i = 0; i < NB; ++i)
-      AnyGemm<float>(ta, tb, M, N, K, 1.f, a + i * M * K, ta ? M : K, bp + i * K * N, tb ? K : N,
-                     false, out + i * M * N, N);
+    std::vector<int64_t> a_off(NB), b_off(NB);
+    for (int64_t i = 0; i < NB; ++i) {
+      a_off[i] = i * M * K;
+      b_off[i] = i * K * N;
+    }
+    BlasSingleThreaded one_pool(ctx);
+    BatchedSgemm(ctx, NB, ta, tb, M, N, K, a, a_off, ta ? M : K, bp, b_off, tb ? K : N, out, M * N,
+                 N);
     if (out != y) {
       Shape shape;
       for (int l : natural) shape.push_back(b.size[l]);

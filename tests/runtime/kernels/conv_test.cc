@@ -283,12 +283,20 @@ TEST(ConvTest, FastPathsMatchDirectReference) {
       {{1, 4, 6, 7, 8}, 6, {3, 3, 3}, 2, {1, 2, 1}, {1, 1, 2}, {1, 1, 0, 0, 1, 2}},
       {{1, 3, 5, 9, 9}, 8, {2, 3, 3}, 1, {}, {}, {}, "SAME_LOWER"},
       {{1, 4, 5, 6, 7}, 4, {3, 3, 3}, 4, {}, {}, {1, 1, 1, 1, 1, 1}},
-      // Big enough that im2col is tiled (rows * columns > 2M floats).
+      // Work split over threads: whole items (images x groups), column tiles, output channels.
+      {{4, 32, 16, 16}, 32, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
+      {{2, 16, 20, 20}, 16, {3, 3}, 4, {}, {}, {1, 1, 1, 1}},
+      {{1, 64, 32, 32}, 64, {1, 1}, 1, {}, {}, {}},
+      {{1, 64, 8, 8}, 64, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
+      {{1, 128, 4, 4}, 96, {1, 1}, 1, {}, {}, {}, "NOTSET", false},
+      // Big enough that im2col is tiled (rows * columns > 256K floats).
       {{1, 32, 96, 96}, 4, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
-    SCOPED_TRACE("case " + std::to_string(i));
-    CheckConv(cases[i], rng, i % 2 ? 2 : 1);
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE("case " + std::to_string(i) + " threads " + std::to_string(threads));
+      CheckConv(cases[i], rng, threads);
+    }
   }
 }
 
@@ -446,6 +454,7 @@ TEST(ConvTransposeTest, MatchesScatterReference) {
       {{2, 3, 20}, 5, {5}, 1, {3}, {2}, {2, 4}, {2}},
       {{1, 4, 3, 4, 5}, 4, {3, 3, 2}, 2, {2, 1, 2}, {1, 2, 1}, {1, 0, 0, 0, 1, 1}, {}},
       {{1, 16, 40, 40}, 8, {4, 4}, 1, {2, 2}, {}, {1, 1, 1, 1}, {}},
+      {{1, 64, 24, 24}, 48, {1, 1}, 1, {}, {}, {}, {}},  // pointwise, split over threads
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE("case " + std::to_string(i));
@@ -460,14 +469,17 @@ TEST(ConvTransposeTest, MatchesScatterReference) {
     if (!c.pads.empty()) attrs.push_back(Attribute::Ints("pads", c.pads));
     if (!c.output_padding.empty())
       attrs.push_back(Attribute::Ints("output_padding", c.output_padding));
-    auto out = RunNode(
-        Spec("ConvTranspose",
-             {{"x", F32(c.x, x)}, {"w", F32(wshape, w), true}, {"b", F32({c.m}, b)}}, attrs, 11),
-        i % 2 ? 2 : 1);
-    ASSERT_TRUE(out.ok()) << out.status().ToString();
     Shape yshape;
     std::vector<float> ref = ReferenceConvTranspose(c, x, w, b, &yshape);
-    ExpectNear((*out)[0], yshape, ref, 1e-4f, 1e-4f);
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE("threads " + std::to_string(threads));
+      auto out = RunNode(
+          Spec("ConvTranspose",
+               {{"x", F32(c.x, x)}, {"w", F32(wshape, w), true}, {"b", F32({c.m}, b)}}, attrs, 11),
+          threads);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      ExpectNear((*out)[0], yshape, ref, 1e-4f, 1e-4f);
+    }
   }
 }
 

@@ -110,7 +110,9 @@ TEST(GemmTest, MatchesPlainLoop) {
   for (const Case& cs : std::vector<Case>{{37, 29, 53, false, false, {37, 29}},
                                           {64, 1, 100, true, false, {1}},
                                           {1, 70, 33, false, true, {70}},
-                                          {20, 30, 40, true, true, {20, 1}}}) {
+                                          {20, 30, 40, true, true, {20, 1}},
+                                          {100, 90, 80, false, true, {90}},     // split N
+                                          {150, 20, 120, true, false, {1}}}) {  // split M
     std::vector<float> a = Random(cs.m * cs.k, rng), b = Random(cs.k * cs.n, rng);
     int64_t cn = 1;
     for (int64_t d : cs.c) cn *= d;
@@ -120,7 +122,8 @@ TEST(GemmTest, MatchesPlainLoop) {
     auto out =
         RunNode(Spec("Gemm", {{"a", F32(as, a)}, {"b", F32(bs, b), true}, {"c", F32(cs.c, c)}},
                      {Attribute::Int("transA", cs.ta), Attribute::Int("transB", cs.tb),
-                      Attribute::Float("alpha", 0.5f), Attribute::Float("beta", -2.f)}));
+                      Attribute::Float("alpha", 0.5f), Attribute::Float("beta", -2.f)}),
+                2);
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     std::vector<float> ref(cs.m * cs.n);
     for (int64_t i = 0; i < cs.m; ++i)
@@ -191,6 +194,8 @@ TEST(MatMulTest, MatchesPlainLoopWithBroadcastBatches) {
                                           {{5, 8}, {3, 8, 4}},        // A shared
                                           {{2, 3, 16, 16}, {2, 3, 16, 16}},
                                           {{64, 64}, {64, 64}},
+                                          {{4, 40, 70}, {4, 70, 50}},  // batches per thread
+                                          {{3, 1, 50, 60}, {1, 2, 60, 40}},
                                           {{3, 0, 4}, {4, 2}},     // empty
                                           {{2, 3, 0}, {0, 5}}}) {  // K = 0
     int64_t na = 1, nb = 1;
