@@ -665,7 +665,7 @@ std::string DescribeCondition(const OpCondition& c) {
   std::string subject;
   switch (c.subject) {
     case OpCondition::Subject::kManual: return c.manual;
-    case OpCondition::Subject::kTouchesBatch: return "keeps the batch axis (axis 0) apart";
+    case OpCondition::Subject::kTouchesBatch: return "axis 0 (the batch) left alone";
     case OpCondition::Subject::kSpatialSizeMax:
       return "spatial size (H x W) <= " + std::to_string(c.spatial_size_max);
     case OpCondition::Subject::kAnyOf: {

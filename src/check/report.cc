@@ -22,14 +22,14 @@ std::string Plural(int n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-nlohmann::json ValueJson(const FindingValue& v) {
-  nlohmann::json j;
+nlohmann::ordered_json ValueJson(const FindingValue& v) {
+  nlohmann::ordered_json j;
   j["name"] = v.name;
   if (!v.role.empty()) j["role"] = v.role;
-  j["dtype"] = v.dtype == DataType::kUndefined ? nlohmann::json(nullptr)
-                                               : nlohmann::json(DataTypeName(v.dtype));
+  j["dtype"] = v.dtype == DataType::kUndefined ? nlohmann::ordered_json(nullptr)
+                                               : nlohmann::ordered_json(DataTypeName(v.dtype));
   if (v.has_shape) {
-    nlohmann::json dims = nlohmann::json::array();
+    nlohmann::ordered_json dims = nlohmann::ordered_json::array();
     for (const Dim& d : v.dims) {
       if (d.is_fixed()) {
         dims.push_back(d.value);
@@ -47,19 +47,20 @@ nlohmann::json ValueJson(const FindingValue& v) {
   return j;
 }
 
-nlohmann::json FindingJson(const Finding& f) {
-  nlohmann::json j;
+nlohmann::ordered_json FindingJson(const Finding& f) {
+  nlohmann::ordered_json j;
   j["rule"] = f.rule;
   j["severity"] = SeverityName(f.severity);
-  j["node"] = f.node.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.node);
-  j["op"] = f.op.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.op);
-  j["opset"] = f.opset < 0 ? nlohmann::json(nullptr) : nlohmann::json(f.opset);
-  j["values"] = nlohmann::json::array();
+  j["node"] = f.node.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.node);
+  j["op"] = f.op.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.op);
+  j["opset"] = f.opset < 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.opset);
+  j["values"] = nlohmann::ordered_json::array();
   for (const FindingValue& v : f.values) j["values"].push_back(ValueJson(v));
   j["message"] = f.message;
-  j["fixed_by"] = f.fixed_by ? nlohmann::json(*f.fixed_by) : nlohmann::json(nullptr);
-  j["source_status"] =
-      f.source_status ? nlohmann::json(FactStatusName(*f.source_status)) : nlohmann::json(nullptr);
+  j["fixed_by"] =
+      f.fixed_by ? nlohmann::ordered_json(*f.fixed_by) : nlohmann::ordered_json(nullptr);
+  j["source_status"] = f.source_status ? nlohmann::ordered_json(FactStatusName(*f.source_status))
+                                       : nlohmann::ordered_json(nullptr);
   j["source"] = f.source;
   return j;
 }
@@ -103,25 +104,26 @@ std::string FormatCheckText(const CheckReport& r) {
 }
 
 std::string FormatCheckJson(const CheckReport& r, int indent) {
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   j["schema"] = "edgefit-check/1";
   j["model"] = r.model;
-  j["model_opset"] = r.model_opset < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.model_opset);
+  j["model_opset"] =
+      r.model_opset < 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.model_opset);
   j["target"] = r.target;
   j["target_name"] = r.target_name;
   j["target_origin"] = r.target_origin;
   j["verdict"] = r.Verdict();
   j["summary"] = r.VerdictLine();
-  j["violations"] = nlohmann::json::array();
-  j["warnings"] = nlohmann::json::array();
-  j["infos"] = nlohmann::json::array();
+  j["violations"] = nlohmann::ordered_json::array();
+  j["warnings"] = nlohmann::ordered_json::array();
+  j["infos"] = nlohmann::ordered_json::array();
   for (const Finding& f : r.findings) {
     const char* key = f.severity == Severity::kViolation ? "violations"
                       : f.severity == Severity::kWarning ? "warnings"
                                                          : "infos";
     j[key].push_back(FindingJson(f));
   }
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace edgefit

@@ -53,8 +53,8 @@ void Run(const CheckContext& ctx, std::vector<Finding>* out) {
     }
     for (const ConditionResult& r : p->undecided) {
       Finding f = NodeFinding(ctx, "op.condition", Severity::kInfo, *n,
-                              "cannot decide whether " + DescribeCondition(*r.condition) + " (" +
-                                  r.outcome.detail + "); if not, " +
+                              "cannot decide: " + DescribeCondition(*r.condition) + " (" +
+                                  r.outcome.detail + "); if it does not hold, " +
                                   Consequence(ctx, *n, r.condition->on_fail));
       AddConditionValue(ctx, *n, *r.condition, &f);
       ApplyFact(&f, r.condition->provenance);
@@ -76,7 +76,7 @@ void Run(const CheckContext& ctx, std::vector<Finding>* out) {
                              first.op_type() + " (" + std::to_string(m.nodes.size()) +
                                  (m.nodes.size() == 1 ? " node: " : " nodes: ") +
                                  JoinNames(m.nodes) + "): check by hand: " + c->manual +
-                                 "; if not, " + Consequence(ctx, first, c->on_fail));
+                                 "; if it does not hold, " + Consequence(ctx, first, c->on_fail));
     f.op = first.op_type();
     f.order = ctx.Order(first);
     if (m.nodes.size() == 1) {
