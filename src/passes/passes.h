@@ -12,6 +12,8 @@ std::unique_ptr<Pass> CreateEliminateDeadPass();      // eliminate_dead.cc
 std::unique_ptr<Pass> CreateEliminateIdentityPass();  // eliminate_identity.cc
 std::unique_ptr<Pass> CreateFoldBatchNormPass();      // fold_batchnorm.cc
 std::unique_ptr<Pass> CreateFixDynamicDimsPass();     // fix_dynamic_dims.cc
+std::unique_ptr<Pass> CreateReduceRankPass();         // reduce_rank.cc
+std::unique_ptr<Pass> CreateUnbatchPass();            // unbatch.cc
 std::unique_ptr<Pass> CreateConvertOpsetPass();       // convert_opset.cc
 
 }  // namespace edgefit
