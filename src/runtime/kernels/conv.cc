@@ -237,10 +237,58 @@ void ForEachLine(const Geometry& g, int64_t row, int64_t s0, int64_t count,
   }
 }
 
+// One column-matrix row of a 1-D/2-D conv (treated as H = 1): channel plane `src`, tap (kh, kw),
+// output positions [s0, s0 + count) laid out as rows of OW.
+EDGEFIT_VECTORIZE
+void Im2ColRow2D(const float* __restrict src, int64_t kh, int64_t kw, int64_t H, int64_t W,
+                 int64_t OW, int64_t SH, int64_t SW, int64_t DH, int64_t DW, int64_t PH, int64_t PW,
+                 int64_t s0, int64_t count, float* __restrict dst) {
+  const int64_t off = kw * DW - PW;
+  // Output columns whose input column ow * SW + off is inside [0, W).
+  int64_t lo_full, hi_full;
+  ValidRange(0, OW, SW, off, W, &lo_full, &hi_full);
+  int64_t oh = s0 / OW, ow0 = s0 % OW;
+  for (int64_t done = 0; done < count; ++oh, ow0 = 0) {
+    const int64_t n = std::min(OW - ow0, count - done);
+    float* out = dst + done - ow0;  // out[ow] for ow in [ow0, ow0 + n)
+    done += n;
+    const int64_t ih = oh * SH - PH + kh * DH;
+    if (ih < 0 || ih >= H) {
+      std::fill(out + ow0, out + ow0 + n, 0.f);
+      continue;
+    }
+    const float* in = src + ih * W + off;
+    const int64_t lo = std::max(lo_full, ow0), hi = std::max(lo, std::min(hi_full, ow0 + n));
+    std::fill(out + ow0, out + lo, 0.f);
+    if (SW == 1) {
+      std::memcpy(out + lo, in + lo, (hi - lo) * sizeof(float));
+    } else if (SW == 2) {
+      for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[2 * ow];
+    } else {
+      for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * SW];
+    }
+    std::fill(out + hi, out + ow0 + n, 0.f);
+  }
+}
+
 void Im2Col(const float* image, int64_t channels, const Geometry& g, int64_t s0, int64_t count,
             float* col, KernelContext& ctx, bool parallel) {
   const int64_t taps = g.kernel_size(), in_size = g.in_size();
   const size_t last = g.rank - 1;
+  if (g.rank <= 2) {
+    const bool one_d = g.rank == 1;
+    const int64_t KW = g.kernel[last];
+    ParallelForCost(ctx, channels * taps, parallel ? count : 0, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        const int64_t t = row % taps;
+        Im2ColRow2D(image + (row / taps) * in_size, t / KW, t % KW, one_d ? 1 : g.in[0], g.in[last],
+                    g.out[last], one_d ? 1 : g.stride[0], g.stride[last], one_d ? 1 : g.dilation[0],
+                    g.dilation[last], one_d ? 0 : g.pad_begin[0], g.pad_begin[last], s0, count,
+                    col + row * count);
+      }
+    });
+    return;
+  }
   const int64_t width = g.in[last], stride = g.stride[last];
   ParallelForCost(ctx, channels * taps, parallel ? count : 0, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> tap(g.rank), pos(g.rank);
@@ -305,54 +353,59 @@ struct DepthwiseGeometry {
   int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
 };
 
-// Depthwise rows of a zero-padded input plane: pad[r][c] = x[r - PH][c - PW] (0 outside), wide
-// and tall enough that every output block of B columns reads inside it. Each block keeps its B
-// accumulators in vector registers. S: stride along W (0 = any), K: kernel size (0 = any).
-// B is 16, or 8 for narrow planes (OW <= 8).
-int64_t DepthwiseBlock(int64_t ow) { return ow <= 8 ? 8 : 16; }
-
+// Depthwise output columns [ow, ow + B) of one row (stored up to OW) from a zero-padded input
+// plane: pad[r][c] = x[r - PH][c - PW] (0 outside), wide and tall enough that every block reads
+// inside it. The B accumulators stay in vector registers. S: stride along W (0 = any), K: kernel
+// size (0 = any). base: the row's first tap row in pad.
 template <int B, int S, int K>
-EDGEFIT_ALWAYS_INLINE void DepthwiseRows(const float* pad, int64_t wp, const float* w,
-                                         const DepthwiseGeometry& g, float bias, float* y) {
-  constexpr int64_t kBlock = B;
+EDGEFIT_ALWAYS_INLINE void DepthwiseBlock(const float* base, int64_t wp, const float* w,
+                                          const DepthwiseGeometry& g, float bias, int64_t ow,
+                                          float* yr) {
   using V = typename FloatVector<B>::type;
   const int64_t KH = K ? K : g.KH, KW = K ? K : g.KW, SW = S ? S : g.SW;
+  V acc;
+  for (int j = 0; j < B; ++j) acc[j] = bias;
+  for (int64_t kh = 0; kh < KH; ++kh) {
+    const float* xr = base + kh * g.DH * wp + ow * SW;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      const float* p = xr + kw * g.DW;
+      V v;
+      if constexpr (S == 1) {
+        std::memcpy(&v, p, sizeof v);
+#if defined(__GNUC__) && !defined(__clang__)
+      } else if constexpr (S == 2) {
+        // The even elements of 2B consecutive floats.
+        using I = typename IntVector<B>::type;
+        V lo, hi;
+        std::memcpy(&lo, p, sizeof lo);
+        std::memcpy(&hi, p + B, sizeof hi);
+        I even;
+        for (int j = 0; j < B; ++j) even[j] = 2 * j;
+        v = __builtin_shuffle(lo, hi, even);
+#endif
+      } else {
+        for (int j = 0; j < B; ++j) v[j] = p[j * SW];
+      }
+      acc += w[kh * KW + kw] * v;
+    }
+  }
+  if (ow + B <= g.OW) {
+    std::memcpy(yr + ow, &acc, sizeof acc);
+  } else {
+    for (int64_t j = 0; j < g.OW - ow; ++j) yr[ow + j] = acc[j];
+  }
+}
+
+// All rows: blocks of 16 columns, then of 8 (the last one partial).
+template <int S, int K>
+EDGEFIT_ALWAYS_INLINE void DepthwiseRows(const float* pad, int64_t wp, const float* w,
+                                         const DepthwiseGeometry& g, float bias, float* y) {
   for (int64_t oh = 0; oh < g.OH; ++oh) {
     const float* base = pad + oh * g.SH * wp;
     float* yr = y + oh * g.OW;
-    for (int64_t ow = 0; ow < g.OW; ow += kBlock) {
-      V acc;
-      for (int j = 0; j < kBlock; ++j) acc[j] = bias;
-      for (int64_t kh = 0; kh < KH; ++kh) {
-        const float* xr = base + kh * g.DH * wp + ow * SW;
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          const float* p = xr + kw * g.DW;
-          V v;
-          if constexpr (S == 1) {
-            std::memcpy(&v, p, sizeof v);
-#if defined(__GNUC__) && !defined(__clang__)
-          } else if constexpr (S == 2) {
-            // The even elements of 2B consecutive floats.
-            using I = typename IntVector<B>::type;
-            V lo, hi;
-            std::memcpy(&lo, p, sizeof lo);
-            std::memcpy(&hi, p + B, sizeof hi);
-            I even;
-            for (int j = 0; j < kBlock; ++j) even[j] = 2 * j;
-            v = __builtin_shuffle(lo, hi, even);
-#endif
-          } else {
-            for (int j = 0; j < kBlock; ++j) v[j] = p[j * SW];
-          }
-          acc += w[kh * KW + kw] * v;
-        }
-      }
-      if (ow + kBlock <= g.OW) {
-        std::memcpy(yr + ow, &acc, sizeof acc);
-      } else {
-        for (int64_t j = 0; j < g.OW - ow; ++j) yr[ow + j] = acc[j];
-      }
-    }
+    int64_t ow = 0;
+    for (; ow + 16 <= g.OW; ow += 16) DepthwiseBlock<16, S, K>(base, wp, w, g, bias, ow, yr);
+    for (; ow < g.OW; ow += 8) DepthwiseBlock<8, S, K>(base, wp, w, g, bias, ow, yr);
   }
 }
 
@@ -361,10 +414,9 @@ int64_t DepthwisePadRows(const DepthwiseGeometry& g) {
   return (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1;
 }
 int64_t DepthwisePadWidth(const DepthwiseGeometry& g) {
-  const int64_t block = DepthwiseBlock(g.OW);
-  const int64_t blocks = (g.OW + block - 1) / block;
+  const int64_t cols = (g.OW + 7) / 8 * 8;  // the columns the blocks compute
   // + 1: a stride-2 block loads one float past its last tap.
-  return (blocks * block - 1) * g.SW + (g.KW - 1) * g.DW + 2;
+  return (cols - 1) * g.SW + (g.KW - 1) * g.DW + 2;
 }
 
 // One output plane: y = bias + sum over taps of w[tap] * x shifted. `pad` is a zeroed buffer of
@@ -385,29 +437,22 @@ void DepthwisePlane(const float* __restrict x, const float* __restrict w, float 
     }
   }
   const int64_t k = g.KH == g.KW && (g.KH == 3 || g.KH == 5) ? g.KH : 0;
-  if (DepthwiseBlock(g.OW) == 8) {
-    if (g.SW == 1 && k == 3)
-      DepthwiseRows<8, 1, 3>(pad, wp, w, g, bias, y);
-    else if (g.SW == 2 && k == 3)
-      DepthwiseRows<8, 2, 3>(pad, wp, w, g, bias, y);
-    else
-      DepthwiseRows<8, 0, 0>(pad, wp, w, g, bias, y);
-  } else if (g.SW == 1) {
+  if (g.SW == 1) {
     if (k == 3)
-      DepthwiseRows<16, 1, 3>(pad, wp, w, g, bias, y);
+      DepthwiseRows<1, 3>(pad, wp, w, g, bias, y);
     else if (k == 5)
-      DepthwiseRows<16, 1, 5>(pad, wp, w, g, bias, y);
+      DepthwiseRows<1, 5>(pad, wp, w, g, bias, y);
     else
-      DepthwiseRows<16, 1, 0>(pad, wp, w, g, bias, y);
+      DepthwiseRows<1, 0>(pad, wp, w, g, bias, y);
   } else if (g.SW == 2) {
     if (k == 3)
-      DepthwiseRows<16, 2, 3>(pad, wp, w, g, bias, y);
+      DepthwiseRows<2, 3>(pad, wp, w, g, bias, y);
     else if (k == 5)
-      DepthwiseRows<16, 2, 5>(pad, wp, w, g, bias, y);
+      DepthwiseRows<2, 5>(pad, wp, w, g, bias, y);
     else
-      DepthwiseRows<16, 2, 0>(pad, wp, w, g, bias, y);
+      DepthwiseRows<2, 0>(pad, wp, w, g, bias, y);
   } else {
-    DepthwiseRows<16, 0, 0>(pad, wp, w, g, bias, y);
+    DepthwiseRows<0, 0>(pad, wp, w, g, bias, y);
   }
 }
 

@@ -182,75 +182,76 @@ void AvgLpPoolPlanes(const float* x, float* y, int64_t planes, const Window3& w,
 
 struct Plane2 {
   int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
-  int64_t B;         // 16, or 8 when OW <= 8
+  int64_t cols;      // OW rounded up to 8: the columns blocks compute
   int64_t rows, wp;  // padded buffer
 };
 
 Plane2 MakePlane2(const Window3& w) {
   Plane2 g{w.in[1], w.in[2], w.out[1], w.out[2], w.k[1], w.k[2], w.s[1], w.s[2],
            w.d[1],  w.d[2],  w.pb[1],  w.pb[2],  0,      0,      0};
-  g.B = g.OW <= 8 ? 8 : 16;
+  g.cols = (g.OW + 7) / 8 * 8;
   g.rows = (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1;
-  const int64_t blocks = (g.OW + g.B - 1) / g.B;
-  g.wp = (blocks * g.B - 1) * g.SW + (g.KW - 1) * g.DW + 2;  // + 1 for the stride-2 loads
+  g.wp = (g.cols - 1) * g.SW + (g.KW - 1) * g.DW + 2;  // + 1 for the stride-2 loads
   return g;
 }
 
+// Output columns [ow, ow + B) of one row (stored up to OW). base: the row's first tap row in pad.
 template <int B, int S, int K, bool kMax>
-EDGEFIT_ALWAYS_INLINE void PoolRows(const float* pad, const Plane2& g, const float* row_scale,
-                                    const float* col_scale, float* y) {
+EDGEFIT_ALWAYS_INLINE void PoolBlock(const float* base, const Plane2& g, int64_t ow,
+                                     float row_scale, const float* col_scale, float* yr) {
   using V = typename FloatVector<B>::type;
   const int64_t KH = K ? K : g.KH, KW = K ? K : g.KW, SW = S ? S : g.SW;
+  V acc;
+  for (int j = 0; j < B; ++j) acc[j] = kMax ? -std::numeric_limits<float>::infinity() : 0.f;
+  for (int64_t kh = 0; kh < KH; ++kh) {
+    const float* xr = base + kh * g.DH * g.wp + ow * SW;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      const float* p = xr + kw * g.DW;
+      V v;
+      if constexpr (S == 1) {
+        std::memcpy(&v, p, sizeof v);
+#if defined(__GNUC__) && !defined(__clang__)
+      } else if constexpr (S == 2) {
+        using I = typename IntVector<B>::type;
+        V lo, hi;
+        std::memcpy(&lo, p, sizeof lo);
+        std::memcpy(&hi, p + B, sizeof hi);
+        I even;
+        for (int j = 0; j < B; ++j) even[j] = 2 * j;
+        v = __builtin_shuffle(lo, hi, even);
+#endif
+      } else {
+        for (int j = 0; j < B; ++j) v[j] = p[j * SW];
+      }
+      if constexpr (kMax) {
+        acc = v > acc ? v : acc;  // planes with NaN take the scalar path
+      } else {
+        acc += v;
+      }
+    }
+  }
+  if constexpr (!kMax) {
+    V scale;
+    std::memcpy(&scale, col_scale + ow, sizeof scale);
+    acc *= scale * row_scale;
+  }
+  if (ow + B <= g.OW) {
+    std::memcpy(yr + ow, &acc, sizeof acc);
+  } else {
+    for (int64_t j = 0; j < g.OW - ow; ++j) yr[ow + j] = acc[j];
+  }
+}
+
+template <int S, int K, bool kMax>
+EDGEFIT_ALWAYS_INLINE void PoolRows(const float* pad, const Plane2& g, const float* row_scale,
+                                    const float* col_scale, float* y) {
   for (int64_t oh = 0; oh < g.OH; ++oh) {
     const float* base = pad + oh * g.SH * g.wp;
     float* yr = y + oh * g.OW;
-    for (int64_t ow = 0; ow < g.OW; ow += B) {
-      using I = typename IntVector<B>::type;
-      V acc;
-      for (int j = 0; j < B; ++j) acc[j] = kMax ? -std::numeric_limits<float>::infinity() : 0.f;
-      I nan = {};  // lanes that saw a NaN (max)
-      for (int64_t kh = 0; kh < KH; ++kh) {
-        const float* xr = base + kh * g.DH * g.wp + ow * SW;
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          const float* p = xr + kw * g.DW;
-          V v;
-          if constexpr (S == 1) {
-            std::memcpy(&v, p, sizeof v);
-#if defined(__GNUC__) && !defined(__clang__)
-          } else if constexpr (S == 2) {
-            V lo, hi;
-            std::memcpy(&lo, p, sizeof lo);
-            std::memcpy(&hi, p + B, sizeof hi);
-            I even;
-            for (int j = 0; j < B; ++j) even[j] = 2 * j;
-            v = __builtin_shuffle(lo, hi, even);
-#endif
-          } else {
-            for (int j = 0; j < B; ++j) v[j] = p[j * SW];
-          }
-          if constexpr (kMax) {
-            acc = v > acc ? v : acc;
-            nan |= v != v;
-          } else {
-            acc += v;
-          }
-        }
-      }
-      if constexpr (kMax) {
-        V qnan;
-        for (int j = 0; j < B; ++j) qnan[j] = std::numeric_limits<float>::quiet_NaN();
-        acc = nan ? qnan : acc;  // NaN propagates
-      } else {
-        V scale;
-        std::memcpy(&scale, col_scale + ow, sizeof scale);
-        acc *= scale * row_scale[oh];
-      }
-      if (ow + B <= g.OW) {
-        std::memcpy(yr + ow, &acc, sizeof acc);
-      } else {
-        for (int64_t j = 0; j < g.OW - ow; ++j) yr[ow + j] = acc[j];
-      }
-    }
+    const float rs = kMax ? 1.f : row_scale[oh];
+    int64_t ow = 0;
+    for (; ow + 16 <= g.OW; ow += 16) PoolBlock<16, S, K, kMax>(base, g, ow, rs, col_scale, yr);
+    for (; ow < g.OW; ow += 8) PoolBlock<8, S, K, kMax>(base, g, ow, rs, col_scale, yr);
   }
 }
 
@@ -259,41 +260,49 @@ EDGEFIT_ALWAYS_INLINE void PoolPlaneDispatch(const float* pad, const Plane2& g,
                                              const float* row_scale, const float* col_scale,
                                              float* y) {
   const int64_t k = g.KH == g.KW && (g.KH == 2 || g.KH == 3) ? g.KH : 0;
-  if (g.B == 8) {
-    PoolRows<8, 0, 0, kMax>(pad, g, row_scale, col_scale, y);
-  } else if (g.SW == 1) {
+  if (g.SW == 1) {
     if (k == 3)
-      PoolRows<16, 1, 3, kMax>(pad, g, row_scale, col_scale, y);
+      PoolRows<1, 3, kMax>(pad, g, row_scale, col_scale, y);
     else
-      PoolRows<16, 1, 0, kMax>(pad, g, row_scale, col_scale, y);
+      PoolRows<1, 0, kMax>(pad, g, row_scale, col_scale, y);
   } else if (g.SW == 2) {
     if (k == 2)
-      PoolRows<16, 2, 2, kMax>(pad, g, row_scale, col_scale, y);
+      PoolRows<2, 2, kMax>(pad, g, row_scale, col_scale, y);
     else if (k == 3)
-      PoolRows<16, 2, 3, kMax>(pad, g, row_scale, col_scale, y);
+      PoolRows<2, 3, kMax>(pad, g, row_scale, col_scale, y);
     else
-      PoolRows<16, 2, 0, kMax>(pad, g, row_scale, col_scale, y);
+      PoolRows<2, 0, kMax>(pad, g, row_scale, col_scale, y);
   } else {
-    PoolRows<16, 0, 0, kMax>(pad, g, row_scale, col_scale, y);
+    PoolRows<0, 0, kMax>(pad, g, row_scale, col_scale, y);
   }
 }
 
 // One plane: copies x into the interior of `pad` (its border already holds the pad value), then
-// pools. row_scale / col_scale: 1 / divisor factors (average only).
+// pools. row_scale / col_scale: 1 / divisor factors (average only). Returns false, writing
+// nothing, for a max pool over a plane holding a NaN (the caller takes the scalar path, which
+// propagates it).
 EDGEFIT_VECTORIZE
-void PoolPlane2(const float* __restrict x, float* __restrict pad, const Plane2& g, bool is_max,
+bool PoolPlane2(const float* __restrict x, float* __restrict pad, const Plane2& g, bool is_max,
                 const float* row_scale, const float* col_scale, float* __restrict y) {
   const int64_t r0 = std::max<int64_t>(0, g.PH), r1 = std::min(g.rows, g.PH + g.H);
   const int64_t c0 = std::max<int64_t>(0, g.PW), c1 = std::min(g.wp, g.PW + g.W);
+  bool nan = false;
   for (int64_t r = r0; r < r1; ++r) {
     const float* src = x + (r - g.PH) * g.W - g.PW;
     float* dst = pad + r * g.wp;
-    for (int64_t c = c0; c < c1; ++c) dst[c] = src[c];
+    for (int64_t c = c0; c < c1; ++c) {
+      const float v = src[c];
+      dst[c] = v;
+      nan |= v != v;
+    }
   }
-  if (is_max)
+  if (is_max) {
+    if (nan) return false;
     PoolPlaneDispatch<true>(pad, g, row_scale, col_scale, y);
-  else
+  } else {
     PoolPlaneDispatch<false>(pad, g, row_scale, col_scale, y);
+  }
+  return true;
 }
 
 void FastPool2(const float* x, float* y, int64_t planes, const Window3& w, const PoolConfig& cfg,
@@ -301,7 +310,7 @@ void FastPool2(const float* x, float* y, int64_t planes, const Window3& w, const
   const Plane2 g = MakePlane2(w);
   const bool is_max = cfg.kind == PoolKind::kMax;
   // Divisor factors per output row (axis 1) and column (axis 2), as 1 / count.
-  std::vector<float> row_scale(g.OH), col_scale((g.OW + g.B - 1) / g.B * g.B, 0.f);
+  std::vector<float> row_scale(g.OH), col_scale(g.cols, 0.f);
   if (!is_max) {
     auto factor = [&](size_t a, int64_t o) {
       int64_t start, lo, hi;
@@ -313,11 +322,14 @@ void FastPool2(const float* x, float* y, int64_t planes, const Window3& w, const
     for (int64_t o = 0; o < g.OW; ++o) col_scale[o] = factor(2, o);
   }
   const float fill = is_max ? -std::numeric_limits<float>::infinity() : 0.f;
-  ParallelForCost(ctx, planes, g.OH * g.OW * g.KH * g.KW, [&](int64_t begin, int64_t end) {
+  const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
+  ParallelForCost(ctx, planes, out_plane * g.KH * g.KW, [&](int64_t begin, int64_t end) {
     std::vector<float> pad(g.rows * g.wp, fill);
-    for (int64_t p = begin; p < end; ++p)
-      PoolPlane2(x + p * g.H * g.W, pad.data(), g, is_max, row_scale.data(), col_scale.data(),
-                 y + p * g.OH * g.OW);
+    for (int64_t p = begin; p < end; ++p) {
+      if (!PoolPlane2(x + p * in_plane, pad.data(), g, is_max, row_scale.data(), col_scale.data(),
+                      y + p * out_plane))
+        MaxPoolPlanes(x + p * in_plane, y + p * out_plane, nullptr, 1, w, 0, ctx);
+    }
   });
 }
 
