@@ -34,14 +34,14 @@ void RecordShapes(Model& model, std::vector<std::string>* warnings) {
   for (Value* v : g.AllValues()) {
     auto it = concrete->find(v->name());
     if (it == concrete->end() || v->has_initializer()) continue;
-    TypeInfo actual = TypeInfo::Tensor(it->second.dtype, it->second.shape);
     auto declared = v->type().StaticShape();
-    if (declared && *declared == it->second.shape && v->type().elem_type == it->second.dtype)
-      continue;
-    std::string denotation = v->type().denotation;
-    v->type() = actual;
-    v->type().denotation = denotation;
-    if (!v->is_graph_input() && !v->is_graph_output()) g.AddValueInfo(v);
+    if (!declared || *declared != it->second.shape || v->type().elem_type != it->second.dtype) {
+      std::string denotation = v->type().denotation;
+      v->type() = TypeInfo::Tensor(it->second.dtype, it->second.shape);
+      v->type().denotation = denotation;
+    }
+    // Every intermediate gets a value_info record with its static shape.
+    if (!v->is_graph_input() && !v->is_graph_output() && v->producer()) g.AddValueInfo(v);
   }
 }
 

@@ -11,6 +11,8 @@
 // Fires only when every operand is a float32 constant, the producer's output feeds nothing but
 // the BatchNormalization, and the BatchNormalization is in inference mode with one output.
 #include <cmath>
+#include <map>
+#include <tuple>
 
 #include "passes/pass_util.h"
 #include "passes/passes.h"
@@ -116,12 +118,33 @@ class FoldBatchNormPass : public Pass {
     for (const auto& n : g.nodes())
       if (auto f = Match(n.get())) foldings.push_back(std::move(*f));
     PassResult result;
+    // Producers sharing one weight whose BatchNormalizations share their parameters (e.g. the
+    // branches of unbatch's split mode) share one folded weight and bias as well.
+    using Key = std::tuple<const Value*, const Value*, const Value*, const Value*, const Value*,
+                           const Value*, float, std::string, int64_t, int64_t>;
+    std::map<Key, std::pair<Value*, Value*>> folded;
     for (Folding& f : foldings) {
       Node* p = f.producer;
-      Value* w = g.AddInitializer(p->input(1)->name() + "_bnfolded", std::move(f.weight));
-      Value* b =
-          g.AddInitializer((p->input(2) ? p->input(2)->name() : p->name() + "_bias") + "_bnfolded",
-                           std::move(f.bias));
+      Key key{p->input(1),
+              p->input(2),
+              f.bn->input(1),
+              f.bn->input(2),
+              f.bn->input(3),
+              f.bn->input(4),
+              f.bn->GetFloat("epsilon", 1e-5f),
+              p->op_type(),
+              p->GetInt("group", 1),
+              p->GetInt("transB", 0)};
+      auto it = folded.find(key);
+      if (it == folded.end()) {
+        Value* nw = g.AddInitializer(p->input(1)->name() + "_bnfolded", std::move(f.weight));
+        Value* nb = g.AddInitializer(
+            (p->input(2) ? p->input(2)->name() : p->name() + "_bias") + "_bnfolded",
+            std::move(f.bias));
+        it = folded.emplace(key, std::make_pair(nw, nb)).first;
+      }
+      Value* w = it->second.first;
+      Value* b = it->second.second;
       p->SetInput(1, w);
       p->SetInput(2, b);
       if (IsOp(*p, "Gemm")) p->SetAttribute(Attribute::Float("beta", 1.f));
