@@ -237,37 +237,71 @@ void ForEachLine(const Geometry& g, int64_t row, int64_t s0, int64_t count,
   }
 }
 
-// One column-matrix row of a 1-D/2-D conv (treated as H = 1): channel plane `src`, tap (kh, kw),
-// output positions [s0, s0 + count) laid out as rows of OW.
+// 1-D/2-D geometry (1-D as H = 1) for im2col.
+struct Im2ColGeometry {
+  int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
+  int64_t rows, wp;  // the zero-padded plane: rows x wp, pad[r][c] = x[r - PH][c - PW]
+};
+
+Im2ColGeometry MakeIm2ColGeometry(const Geometry& g) {
+  const bool one_d = g.rank == 1;
+  const size_t l = g.rank - 1;
+  Im2ColGeometry m;
+  m.H = one_d ? 1 : g.in[0];
+  m.W = g.in[l];
+  m.OH = one_d ? 1 : g.out[0];
+  m.OW = g.out[l];
+  m.KH = one_d ? 1 : g.kernel[0];
+  m.KW = g.kernel[l];
+  m.SH = one_d ? 1 : g.stride[0];
+  m.SW = g.stride[l];
+  m.DH = one_d ? 1 : g.dilation[0];
+  m.DW = g.dilation[l];
+  m.PH = one_d ? 0 : g.pad_begin[0];
+  m.PW = g.pad_begin[l];
+  m.rows = (m.OH - 1) * m.SH + (m.KH - 1) * m.DH + 1;
+  m.wp = (m.OW - 1) * m.SW + (m.KW - 1) * m.DW + 1;
+  return m;
+}
+
+// The KH * KW column-matrix rows of one input channel plane `src`, output positions
+// [s0, s0 + count): the plane is copied into the zero-padded `pad` first, so the row copies need
+// no bounds checks.
 EDGEFIT_VECTORIZE
-void Im2ColRow2D(const float* __restrict src, int64_t kh, int64_t kw, int64_t H, int64_t W,
-                 int64_t OW, int64_t SH, int64_t SW, int64_t DH, int64_t DW, int64_t PH, int64_t PW,
-                 int64_t s0, int64_t count, float* __restrict dst) {
-  const int64_t off = kw * DW - PW;
-  // Output columns whose input column ow * SW + off is inside [0, W).
-  int64_t lo_full, hi_full;
-  ValidRange(0, OW, SW, off, W, &lo_full, &hi_full);
-  int64_t oh = s0 / OW, ow0 = s0 % OW;
-  for (int64_t done = 0; done < count; ++oh, ow0 = 0) {
-    const int64_t n = std::min(OW - ow0, count - done);
-    float* out = dst + done - ow0;  // out[ow] for ow in [ow0, ow0 + n)
-    done += n;
-    const int64_t ih = oh * SH - PH + kh * DH;
-    if (ih < 0 || ih >= H) {
-      std::fill(out + ow0, out + ow0 + n, 0.f);
+void Im2ColChannel2D(const float* __restrict src, const Im2ColGeometry& g, int64_t s0,
+                     int64_t count, float* __restrict dst, float* __restrict pad) {
+  for (int64_t r = 0; r < g.rows; ++r) {
+    float* row = pad + r * g.wp;
+    const int64_t ih = r - g.PH;
+    if (ih < 0 || ih >= g.H) {
+      std::fill(row, row + g.wp, 0.f);
       continue;
     }
-    const float* in = src + ih * W + off;
-    const int64_t lo = std::max(lo_full, ow0), hi = std::max(lo, std::min(hi_full, ow0 + n));
-    std::fill(out + ow0, out + lo, 0.f);
-    if (SW == 1) {
-      std::memcpy(out + lo, in + lo, (hi - lo) * sizeof(float));
-    } else if (SW == 2) {
-      for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[2 * ow];
-    } else {
-      for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * SW];
+    const int64_t c0 = std::min(g.wp, std::max<int64_t>(0, g.PW));
+    const int64_t c1 = std::max(c0, std::min(g.wp, g.PW + g.W));
+    const float* in = src + ih * g.W - g.PW;
+    for (int64_t c = 0; c < c0; ++c) row[c] = 0.f;
+    for (int64_t c = c0; c < c1; ++c) row[c] = in[c];
+    for (int64_t c = c1; c < g.wp; ++c) row[c] = 0.f;
+  }
+  const int64_t oh_first = s0 / g.OW, ow_first = s0 % g.OW;
+  for (int64_t kh = 0; kh < g.KH; ++kh) {
+    for (int64_t kw = 0; kw < g.KW; ++kw, dst += count) {
+      int64_t oh = oh_first, ow0 = ow_first;
+      for (int64_t done = 0; done < count; ++oh, ow0 = 0) {
+        const int64_t n = std::min(g.OW - ow0, count - done);
+        const float* in = pad + (oh * g.SH + kh * g.DH) * g.wp + kw * g.DW + ow0 * g.SW;
+        float* out = dst + done;
+        if (g.SW == 1) {
+          for (int64_t j = 0; j < n; ++j) out[j] = in[j];
+        } else if (g.SW == 2) {
+          for (int64_t j = 0; j < n; ++j) out[j] = in[2 * j];
+        } else {
+          for (int64_t j = 0; j < n; ++j) out[j] = in[j * g.SW];
+        }
+        done += n;
+      }
     }
-    std::fill(out + hi, out + ow0 + n, 0.f);
   }
 }
 
@@ -276,16 +310,12 @@ void Im2Col(const float* image, int64_t channels, const Geometry& g, int64_t s0,
   const int64_t taps = g.kernel_size(), in_size = g.in_size();
   const size_t last = g.rank - 1;
   if (g.rank <= 2) {
-    const bool one_d = g.rank == 1;
-    const int64_t KW = g.kernel[last];
-    ParallelForCost(ctx, channels * taps, parallel ? count : 0, [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        const int64_t t = row % taps;
-        Im2ColRow2D(image + (row / taps) * in_size, t / KW, t % KW, one_d ? 1 : g.in[0], g.in[last],
-                    g.out[last], one_d ? 1 : g.stride[0], g.stride[last], one_d ? 1 : g.dilation[0],
-                    g.dilation[last], one_d ? 0 : g.pad_begin[0], g.pad_begin[last], s0, count,
-                    col + row * count);
-      }
+    const Im2ColGeometry m = MakeIm2ColGeometry(g);
+    ParallelForCost(ctx, channels, parallel ? taps * count : 0, [&](int64_t begin, int64_t end) {
+      thread_local std::vector<float> pad;
+      pad.resize(m.rows * m.wp);
+      for (int64_t c = begin; c < end; ++c)
+        Im2ColChannel2D(image + c * in_size, m, s0, count, col + c * taps * count, pad.data());
     });
     return;
   }
