@@ -267,7 +267,7 @@ Im2ColGeometry MakeIm2ColGeometry(const Geometry& g) {
 // The KH * KW column-matrix rows of one input channel plane `src`, output positions
 // [s0, s0 + count): the plane is copied into the zero-padded `pad` first, so the row copies need
 // no bounds checks.
-EDGEFIT_VECTORIZE
+EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE
 void Im2ColChannel2D(const float* __restrict src, const Im2ColGeometry& g, int64_t s0,
                      int64_t count, float* __restrict dst, float* __restrict pad) {
   for (int64_t r = 0; r < g.rows; ++r) {
@@ -452,7 +452,7 @@ int64_t DepthwisePadWidth(const DepthwiseGeometry& g) {
 // One output plane: y = bias + sum over taps of w[tap] * x shifted. `pad` is a zeroed buffer of
 // DepthwisePadRows x DepthwisePadWidth floats reused across planes: the input plane x is copied
 // into its interior (the border stays zero); x = nullptr when pad already holds it.
-EDGEFIT_VECTORIZE
+EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE
 void DepthwisePlane(const float* __restrict x, const float* __restrict w, float bias,
                     float* __restrict y, const DepthwiseGeometry& g, float* __restrict pad) {
   const int64_t wp = DepthwisePadWidth(g);

@@ -21,8 +21,11 @@
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define EDGEFIT_ALWAYS_INLINE __attribute__((always_inline)) inline
+// Keeps short copy loops inline instead of turning each into a memcpy call.
+#define EDGEFIT_INLINE_COPIES __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #else
 #define EDGEFIT_ALWAYS_INLINE inline
+#define EDGEFIT_INLINE_COPIES
 #endif
 
 namespace edgefit {

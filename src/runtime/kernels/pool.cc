@@ -281,7 +281,7 @@ EDGEFIT_ALWAYS_INLINE void PoolPlaneDispatch(const float* pad, const Plane2& g,
 // pools. row_scale / col_scale: 1 / divisor factors (average only). Returns false, writing
 // nothing, for a max pool over a plane holding a NaN (the caller takes the scalar path, which
 // propagates it).
-EDGEFIT_VECTORIZE
+EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE
 bool PoolPlane2(const float* __restrict x, float* __restrict pad, const Plane2& g, bool is_max,
                 const float* row_scale, const float* col_scale, float* __restrict y) {
   const int64_t r0 = std::max<int64_t>(0, g.PH), r1 = std::min(g.rows, g.PH + g.H);
