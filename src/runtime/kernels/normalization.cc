@@ -8,10 +8,69 @@
 #include <cstring>
 
 #include "runtime/kernels/broadcast.h"
+#include "runtime/kernels/conv_impl.h"
 #include "runtime/kernels/families.h"
 
 namespace edgefit {
 namespace {
+
+// ------------------------------------------------------------------------- vector helpers
+
+// Mean and (biased) variance of x[0, n), accumulated in double over 8 lanes, two passes.
+EDGEFIT_VECTORIZE
+void MeanVariance(const float* __restrict x, int64_t n, double* mean, double* var) {
+  using F = FloatVector<8>::type;
+  typedef double D __attribute__((vector_size(8 * sizeof(double))));
+  if (n <= 0) {
+    *mean = 0;
+    *var = 0;
+    return;
+  }
+  D acc = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    F v;
+    std::memcpy(&v, x + i, sizeof v);
+    acc += __builtin_convertvector(v, D);
+  }
+  double sum = 0;
+  for (int j = 0; j < 8; ++j) sum += acc[j];
+  for (; i < n; ++i) sum += x[i];
+  const double m = sum / static_cast<double>(n);
+  D sq = {};
+  i = 0;
+  for (; i + 8 <= n; i += 8) {
+    F v;
+    std::memcpy(&v, x + i, sizeof v);
+    const D d = __builtin_convertvector(v, D) - m;
+    sq += d * d;
+  }
+  double total = 0;
+  for (int j = 0; j < 8; ++j) total += sq[j];
+  for (; i < n; ++i) total += (x[i] - m) * (x[i] - m);
+  *mean = m;
+  *var = total / static_cast<double>(n);
+}
+
+// y = (x - m) * a + b.
+EDGEFIT_VECTORIZE
+void Affine(const float* __restrict x, int64_t n, float m, float a, float b, float* __restrict y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) * a + b;
+}
+
+// y = (x - m[i]) * a[i] + b[i] (b may be null: 0).
+EDGEFIT_VECTORIZE
+void AffineEach(const float* __restrict x, int64_t n, const float* __restrict m, float m0,
+                const float* __restrict a, float a0, const float* __restrict b,
+                float* __restrict y) {
+  if (m && b) {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m[i]) * a[i] + b[i];
+  } else if (b) {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m0) * a0 * a[i] + b[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m0) * a0 * a[i];
+  }
+}
 
 std::string Join(const std::vector<int64_t>& v) {
   std::string s = "[";
@@ -93,20 +152,14 @@ class BatchNormKernel : public Kernel {
     }
     const float* x = X.data<float>();
     float* y = Y->data<float>();
-    ctx.ParallelFor(N * C, [&](int64_t begin, int64_t end) {
+    ParallelForCost(ctx, N * C, S, [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
         const int64_t c = p % C;
-        const float* xp = x + p * S;
-        float* yp = y + p * S;
-        if (per == 1) {
-          const float ac = a[c], bc = b[c], mc = m[c];
-          for (int64_t i = 0; i < S; ++i) yp[i] = (xp[i] - mc) * ac + bc;
-        } else {
-          const float* ac = a.data() + c * S;
-          const float* bc = b.data() + c * S;
-          const float* mc = m.data() + c * S;
-          for (int64_t i = 0; i < S; ++i) yp[i] = (xp[i] - mc[i]) * ac[i] + bc[i];
-        }
+        if (per == 1)
+          Affine(x + p * S, S, m[c], a[c], b[c], y + p * S);
+        else
+          AffineEach(x + p * S, S, m.data() + c * S, 0.f, a.data() + c * S, 0.f, b.data() + c * S,
+                     y + p * S);
       }
     });
     return Status::Ok();
@@ -163,20 +216,13 @@ class InstanceNormKernel : public Kernel {
     const float* b = B.data<float>();
     float* y = Y->data<float>();
     const double eps = epsilon_;
-    ctx.ParallelFor(N * C, [&](int64_t begin, int64_t end) {
+    ParallelForCost(ctx, N * C, 3 * S, [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
         const int64_t c = p % C;
-        const float* xp = x + p * S;
-        float* yp = y + p * S;
-        double sum = 0;
-        for (int64_t i = 0; i < S; ++i) sum += xp[i];
-        const double mean = S ? sum / S : 0;
-        double sq = 0;
-        for (int64_t i = 0; i < S; ++i) sq += (xp[i] - mean) * (xp[i] - mean);
-        const double var = S ? sq / S : 0;
+        double mean, var;
+        MeanVariance(x + p * S, S, &mean, &var);
         const float a = static_cast<float>(sc[c] / std::sqrt(var + eps));
-        const float mf = static_cast<float>(mean);
-        for (int64_t i = 0; i < S; ++i) yp[i] = (xp[i] - mf) * a + b[c];
+        Affine(x + p * S, S, static_cast<float>(mean), a, b[c], y + p * S);
       }
     });
     return Status::Ok();
@@ -237,24 +283,15 @@ class LayerNormKernel : public Kernel {
     const float* x = X.data<float>();
     float* y = Y->data<float>();
     const double eps = epsilon_;
-    ctx.ParallelFor(outer, [&](int64_t begin, int64_t end) {
+    ParallelForCost(ctx, outer, 3 * inner, [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) {
-        const float* xr = x + o * inner;
-        float* yr = y + o * inner;
-        double sum = 0;
-        for (int64_t i = 0; i < inner; ++i) sum += xr[i];
-        const double mean = inner ? sum / inner : 0;
-        double sq = 0;
-        for (int64_t i = 0; i < inner; ++i) sq += (xr[i] - mean) * (xr[i] - mean);
-        const double inv = 1.0 / std::sqrt((inner ? sq / inner : 0) + eps);
-        const float mf = static_cast<float>(mean), invf = static_cast<float>(inv);
+        double mean, var;
+        MeanVariance(x + o * inner, inner, &mean, &var);
+        const float mf = static_cast<float>(mean);
+        const float invf = static_cast<float>(1.0 / std::sqrt(var + eps));
         const float* s = sc.data() + (sc_full ? o * inner : 0);
         const float* b = B ? bias.data() + (b_full ? o * inner : 0) : nullptr;
-        if (b) {
-          for (int64_t i = 0; i < inner; ++i) yr[i] = (xr[i] - mf) * invf * s[i] + b[i];
-        } else {
-          for (int64_t i = 0; i < inner; ++i) yr[i] = (xr[i] - mf) * invf * s[i];
-        }
+        AffineEach(x + o * inner, inner, nullptr, mf, s, invf, b, y + o * inner);
         if (mean_out) mean_out[o] = mf;
         if (inv_out) inv_out[o] = invf;
       }
@@ -328,7 +365,7 @@ class LrnKernel : public Kernel {
     float* y = Y->data<float>();
     const int64_t before = (size_ - 1) / 2, after = size_ - 1 - before;
     const float coeff = alpha_ / static_cast<float>(size_);
-    ctx.ParallelFor(N * C, [&](int64_t begin, int64_t end) {
+    ParallelForCost(ctx, N * C, S * size_, [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
         const int64_t n = p / C, c = p % C;
         const int64_t c0 = std::max<int64_t>(0, c - before), c1 = std::min(C - 1, c + after);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "kernel_test_util.h"
 
@@ -192,6 +193,68 @@ TEST(NormalizationTest, LpNormalization) {
   ExpectNear((*out)[0], {2, 2}, {0.25f, -0.75f, 0.75f, 0.25f});
   auto bad = RunNode(Spec("LpNormalization", {{"x", F32({1}, {1})}}, {Attribute::Int("p", 3)}));
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidModel);
+}
+
+// Vectorized statistics and affine loops against a plain double reference on longer rows.
+TEST(NormalizationTest, LongRowsMatchPlainReference) {
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> dist(-3.f, 5.f);
+  auto random = [&](int64_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+  };
+  // LayerNormalization over the last two axes of [3, 5, 37], Scale [5, 37], B [37].
+  {
+    const int64_t outer = 3, inner = 5 * 37;
+    std::vector<float> x = random(outer * inner), sc = random(inner), b = random(37);
+    auto out =
+        RunNode(Spec("LayerNormalization",
+                     {{"x", F32({3, 5, 37}, x)}, {"s", F32({5, 37}, sc)}, {"b", F32({37}, b)}},
+                     {Attribute::Int("axis", 1)}));
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    std::vector<float> ref(x.size());
+    for (int64_t o = 0; o < outer; ++o) {
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < inner; ++i) mean += x[o * inner + i];
+      mean /= inner;
+      for (int64_t i = 0; i < inner; ++i)
+        var += (x[o * inner + i] - mean) * (x[o * inner + i] - mean);
+      var /= inner;
+      for (int64_t i = 0; i < inner; ++i)
+        ref[o * inner + i] = static_cast<float>(
+            (x[o * inner + i] - mean) / std::sqrt(var + 1e-5) * sc[i] + b[i % 37]);
+    }
+    ExpectNear((*out)[0], {3, 5, 37}, ref, 1e-5f, 1e-4f);
+  }
+  // InstanceNormalization and BatchNormalization on [2, 3, 50].
+  {
+    std::vector<float> x = random(300), sc = random(3), b = random(3), mean = random(3),
+                       var = {0.5f, 2.f, 3.f};
+    auto in = RunNode(Spec("InstanceNormalization",
+                           {{"x", F32({2, 3, 50}, x)}, {"s", F32({3}, sc)}, {"b", F32({3}, b)}}));
+    ASSERT_TRUE(in.ok()) << in.status().ToString();
+    auto bn =
+        RunNode(Spec("BatchNormalization", BnInputs(F32({2, 3, 50}, x), {3}, sc, b, mean, var)));
+    ASSERT_TRUE(bn.ok()) << bn.status().ToString();
+    std::vector<float> ref_in(300), ref_bn(300);
+    for (int64_t p = 0; p < 6; ++p) {
+      const int64_t c = p % 3;
+      double m = 0, v = 0;
+      for (int64_t i = 0; i < 50; ++i) m += x[p * 50 + i];
+      m /= 50;
+      for (int64_t i = 0; i < 50; ++i) v += (x[p * 50 + i] - m) * (x[p * 50 + i] - m);
+      v /= 50;
+      for (int64_t i = 0; i < 50; ++i) {
+        ref_in[p * 50 + i] =
+            static_cast<float>((x[p * 50 + i] - m) / std::sqrt(v + 1e-5) * sc[c] + b[c]);
+        ref_bn[p * 50 + i] =
+            static_cast<float>((x[p * 50 + i] - mean[c]) / std::sqrt(var[c] + 1e-5) * sc[c] + b[c]);
+      }
+    }
+    ExpectNear((*in)[0], {2, 3, 50}, ref_in, 1e-5f, 1e-4f);
+    ExpectNear((*bn)[0], {2, 3, 50}, ref_bn, 1e-5f, 1e-4f);
+  }
 }
 
 }  // namespace
