@@ -281,9 +281,11 @@ EDGEFIT_ALWAYS_INLINE void PoolPlaneDispatch(const float* pad, const Plane2& g,
 // pools. row_scale / col_scale: 1 / divisor factors (average only). Returns false, writing
 // nothing, for a max pool over a plane holding a NaN (the caller takes the scalar path, which
 // propagates it).
-EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE
-bool PoolPlane2(const float* __restrict x, float* __restrict pad, const Plane2& g, bool is_max,
-                const float* row_scale, const float* col_scale, float* __restrict y) {
+EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE bool PoolPlane2(const float* __restrict x,
+                                                        float* __restrict pad, const Plane2& g,
+                                                        bool is_max, const float* row_scale,
+                                                        const float* col_scale,
+                                                        float* __restrict y) {
   const int64_t r0 = std::max<int64_t>(0, g.PH), r1 = std::min(g.rows, g.PH + g.H);
   const int64_t c0 = std::max<int64_t>(0, g.PW), c1 = std::min(g.wp, g.PW + g.W);
   bool nan = false;
@@ -530,12 +532,94 @@ KernelFactory MakeGlobalPool(PoolKind kind) {
   };
 }
 
+// ------------------------------------------------------------------------- MaxUnpool
+
+// Y = zeros; Y.flat[I[j]] = X.flat[j] (I: MaxPool's flat Indices). Y's shape: the optional
+// output_shape input, else (in - 1) * stride + kernel - pads per spatial axis.
+class MaxUnpoolKernel : public Kernel {
+ public:
+  explicit MaxUnpoolKernel(spatial::Attrs attrs) : attrs_(std::move(attrs)) {}
+
+  Status Run(KernelContext& ctx) override {
+    const Tensor& X = *ctx.input(0);
+    const Tensor& I = *ctx.input(1);
+    const Tensor* out_shape = ctx.input(2);
+    if (X.dtype() != DataType::kFloat)
+      return Unsupported(ctx.node_description() + ": input of type " + DataTypeName(X.dtype()));
+    if (I.dtype() != DataType::kInt64)
+      return ctx.Error(std::string("I must be int64, got ") + DataTypeName(I.dtype()));
+    if (I.shape() != X.shape())
+      return ctx.Error("I " + ShapeToString(I.shape()) + " must have X's shape " +
+                       ShapeToString(X.shape()));
+    const size_t r = attrs_.kernel_shape.size();
+    if (X.rank() != r + 2)
+      return ctx.Error("X " + ShapeToString(X.shape()) + " must have rank " +
+                       std::to_string(r + 2) + " for kernel_shape " + Join(attrs_.kernel_shape));
+    // Indices refer to the inferred shape; with output_shape the values keep their coordinates
+    // (the extra elements at the end of each axis stay zero).
+    Shape inferred = {X.dim(0), X.dim(1)};
+    for (size_t i = 0; i < r; ++i) {
+      const int64_t s = attrs_.strides.empty() ? 1 : attrs_.strides[i];
+      const int64_t pads = attrs_.pads.empty() ? 0 : attrs_.pads[i] + attrs_.pads[i + r];
+      inferred.push_back((X.dim(i + 2) - 1) * s + attrs_.kernel_shape[i] - pads);
+    }
+    for (int64_t d : inferred)
+      if (d < 0) return ctx.Error("output shape " + ShapeToString(inferred) + " is negative");
+    Shape yshape = inferred;
+    if (out_shape) {
+      ASSIGN_OR_RETURN(std::vector<int64_t> given, out_shape->ToInt64Vector());
+      if (given.size() != yshape.size())
+        return ctx.Error("output_shape " + Join(given) + " must have " +
+                         std::to_string(yshape.size()) + " values");
+      for (size_t i = 0; i < given.size(); ++i)
+        if (given[i] < inferred[i] || (i < 2 && given[i] != inferred[i]))
+          return ctx.Error("output_shape " + Join(given) + " is smaller than the inferred " +
+                           ShapeToString(inferred));
+      yshape = given;
+    }
+    ASSIGN_OR_RETURN(Tensor * Y, ctx.Output(0, DataType::kFloat, yshape));
+    float* y = Y->data<float>();
+    std::fill(y, y + Y->numel(), 0.f);
+    const float* x = X.data<float>();
+    const int64_t* idx = I.data<int64_t>();
+    const int64_t total = NumElements(inferred);
+    for (int64_t j = 0; j < X.numel(); ++j) {
+      if (idx[j] < 0 || idx[j] >= total)
+        return ctx.Error("index " + std::to_string(idx[j]) + " out of range [0, " +
+                         std::to_string(total) + ") for the unpooled shape " +
+                         ShapeToString(inferred));
+      int64_t rem = idx[j], flat = 0, scale = 1;
+      for (size_t d = inferred.size(); d-- > 0;) {
+        flat += (rem % inferred[d]) * scale;
+        rem /= inferred[d];
+        scale *= yshape[d];
+      }
+      y[flat] = x[j];
+    }
+    return Status::Ok();
+  }
+
+ private:
+  spatial::Attrs attrs_;
+};
+
+StatusOr<std::unique_ptr<Kernel>> MakeMaxUnpool(const KernelInit& init) {
+  if (!init.has_input(0) || !init.has_input(1)) return init.Invalid("needs inputs X and I");
+  DataType t = init.input_types[0]->elem_type;
+  if (t != DataType::kUndefined && t != DataType::kFloat)
+    return init.Unsupported(std::string("input of type ") + DataTypeName(t) +
+                            " (float32 is implemented)");
+  ASSIGN_OR_RETURN(spatial::Attrs attrs, spatial::ParseAttrs(init, true));
+  if (attrs.auto_pad != spatial::AutoPad::kNotSet) return init.Invalid("MaxUnpool has no auto_pad");
+  return std::unique_ptr<Kernel>(new MaxUnpoolKernel(std::move(attrs)));
+}
+
 }  // namespace
 
 // Versions: MaxPool 1 (no Indices), 8 (Indices, storage_order), 10 (ceil_mode, dilations),
 // 11 (pads semantics spelled out), 12 (int8/uint8); AveragePool 1, 7 (count_include_pad),
 // 10 (ceil_mode), 11, 19 (dilations); LpPool 1 (float p), 2 (int p), 11, 18 (ceil_mode,
-// dilations). One kernel reads whichever attributes the node has.
+// dilations); MaxUnpool 9, 11 (types only). One kernel reads whichever attributes the node has.
 void RegisterPoolKernels(KernelRegistry& r) {
   r.Add("MaxPool", 1, 7, MakePool(PoolKind::kMax));
   r.Add("MaxPool", 8, 9, MakePool(PoolKind::kMax));
@@ -555,6 +639,8 @@ void RegisterPoolKernels(KernelRegistry& r) {
   r.Add("GlobalMaxPool", 1, 1000, MakeGlobalPool(PoolKind::kMax));
   r.Add("GlobalLpPool", 1, 1, MakeGlobalPool(PoolKind::kLp));
   r.Add("GlobalLpPool", 2, 1000, MakeGlobalPool(PoolKind::kLp));
+  r.Add("MaxUnpool", 9, 10, MakeMaxUnpool);
+  r.Add("MaxUnpool", 11, 1000, MakeMaxUnpool);
 }
 
 }  // namespace edgefit

@@ -205,6 +205,32 @@ TEST(PoolTest, GlobalPools) {
   EXPECT_EQ(Values<uint8_t>((*mi)[0]), (std::vector<uint8_t>{200, 7}));
 }
 
+TEST(PoolTest, MaxUnpool) {
+  Tensor x = F32({1, 1, 2, 2}, {5, 6, 7, 8});
+  Tensor idx = testing::I64({1, 1, 2, 2}, {5, 7, 13, 15});
+  std::vector<Attribute> attrs = {Attribute::Ints("kernel_shape", {2, 2}),
+                                  Attribute::Ints("strides", {2, 2})};
+  auto out = RunNode(Spec("MaxUnpool", {{"x", x}, {"i", idx}}, attrs, 11));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ExpectNear((*out)[0], {1, 1, 4, 4}, {0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 7, 0, 8});
+  // output_shape [1,1,5,5]: same coordinates, one more zero row and column.
+  out = RunNode(
+      Spec("MaxUnpool", {{"x", x}, {"i", idx}, {"s", testing::I64({4}, {1, 1, 5, 5})}}, attrs, 9));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ExpectNear((*out)[0], {1, 1, 5, 5},
+             {0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 0, 0, 7, 0, 8, 0, 0, 0, 0, 0, 0});
+  // Round trip with MaxPool's Indices.
+  Tensor src = F32({1, 2, 2, 4}, {1, 9, 2, 3, 4, 8, 7, 1, 0, 0, 5, 0, 0, 6, 0, 0});
+  auto pooled = RunNode(Spec("MaxPool", {{"x", src}}, attrs, 12, 2));
+  ASSERT_TRUE(pooled.ok());
+  out = RunNode(Spec("MaxUnpool", {{"x", (*pooled)[0]}, {"i", (*pooled)[1]}}, attrs, 11));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ExpectNear((*out)[0], {1, 2, 2, 4}, {0, 9, 0, 0, 0, 0, 7, 0, 0, 0, 5, 0, 0, 6, 0, 0});
+  auto bad = RunNode(
+      Spec("MaxUnpool", {{"x", x}, {"i", testing::I64({1, 1, 2, 2}, {5, 7, 13, 16})}}, attrs, 11));
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(PoolTest, Errors) {
   auto no_kernel = RunNode(Spec("MaxPool", {{"x", X4x4()}}));
   EXPECT_EQ(no_kernel.status().code(), StatusCode::kInvalidModel);
