@@ -1,0 +1,159 @@
+// fold-constants: Shape chains on static shapes, constant arithmetic, graph outputs, repetition
+// with shape inference, and what must never be folded.
+#include "graph_builder.h"
+#include "pass_test_util.h"
+#include "passes/constant_eval.h"
+
+namespace edgefit {
+namespace {
+
+using testing::CountOps;
+using testing::ExpectEquivalentRewrite;
+using testing::GraphBuilder;
+using testing::InitializerInts;
+using testing::LoadFixture;
+using testing::RunPass;
+
+TEST(FoldConstantsTest, FoldsRppgShapeChainsOnceTheBatchIsFixed) {
+  for (const char* fixture : {"rppg_dyn_op14.onnx", "rppg_dyn_op13.onnx", "rppg_dyn_op11.onnx"}) {
+    Model original = LoadFixture(fixture);
+    RunPass(original, "fix-dynamic-dims");
+    Model m = ExpectEquivalentRewrite(original, "fold-constants");
+    for (const char* op : {"Shape", "Gather", "Unsqueeze", "Concat"})
+      EXPECT_EQ(CountOps(m, op), 0) << fixture << " " << op;
+    Graph& g = *m.graph;
+    EXPECT_EQ(InitializerInts(g.FindValue("/Concat_output_0")),
+              (std::vector<int64_t>{1, 8, 3, 3, 36, 36}))
+        << fixture;
+    EXPECT_EQ(InitializerInts(g.FindValue("/Concat_1_output_0")), (std::vector<int64_t>{1, 8, 48}))
+        << fixture;
+    // The Constant nodes only the folded nodes read are gone too.
+    EXPECT_EQ(g.FindValue("/Constant_1_output_0"), nullptr) << fixture;
+    // Shape inference ran: the Reshape targets are known, so are the shapes after them.
+    EXPECT_EQ(g.FindValue("/Reshape_output_0")->type().ShapeString(), "[1,8,3,3,36,36]") << fixture;
+  }
+}
+
+TEST(FoldConstantsTest, DoesNotFoldShapeOfDynamicInput) {
+  Model m = LoadFixture("rppg_dyn_op14.onnx");
+  PassResult r = RunPass(m, "fold-constants");
+  EXPECT_FALSE(r.changed);
+  EXPECT_EQ(CountOps(m, "Shape"), 1);
+}
+
+TEST(FoldConstantsTest, DoesNotFireOnCleanModel) {
+  Model m = LoadFixture("rppg_clean_op14.onnx");
+  EXPECT_FALSE(RunPass(m, "fold-constants").changed);
+}
+
+// x [1,4] + ((c1 + c2) * (c1 + c2)); the product is also a graph output.
+TEST(FoldConstantsTest, FoldsArithmeticAndKeepsGraphOutputName) {
+  GraphBuilder b(13);
+  Value* x = b.Input("x", {1, 4});
+  Value* c1 = b.Floats("c1", {4});
+  Value* c2 = b.Floats("c2", {4}, -1.f);
+  Value* s = b.Op("Add", {c1, c2}, "s");
+  Value* p = b.Op("Mul", {s, s}, "p");
+  Value* y = b.Op("Add", {x, p}, "y");
+  b.Output(y);
+  b.Output(p);
+  Model m = ExpectEquivalentRewrite(b.model, "fold-constants");
+  EXPECT_EQ(CountOps(m, "Mul"), 0);
+  EXPECT_EQ(CountOps(m, "Add"), 1);
+  Value* out = m.graph->outputs()[1];
+  EXPECT_EQ(out->name(), "p");
+  ASSERT_TRUE(out->has_initializer());
+  EXPECT_EQ(out->type().ShapeString(), "[4]");
+  // The operands nobody reads any more are removed; s was only an intermediate.
+  EXPECT_EQ(m.graph->FindValue("c1"), nullptr);
+  EXPECT_EQ(m.graph->FindValue("s"), nullptr);
+}
+
+// Abs(c) is a Reshape target ONNX cannot propagate; once folded, inference knows r's shape and
+// Shape(r) -> ConstantOfShape fold in a second round.
+TEST(FoldConstantsTest, RepeatsWithShapeInference) {
+  GraphBuilder b(13);
+  Value* x = b.Input("x", {1, 6});
+  Value* target = b.Op("Abs", {b.Ints("c", {-2, -3})}, "target");
+  Value* r = b.Op("Reshape", {x, target}, "r");
+  Value* s = b.Op("Shape", {r}, "s");
+  Value* zeros = b.Op("ConstantOfShape", {s}, "zeros");
+  Value* y = b.Op("Add", {r, zeros}, "y");
+  b.Output(y);
+  Model m = ExpectEquivalentRewrite(b.model, "fold-constants");
+  EXPECT_EQ(CountOps(m, "Abs"), 0);
+  EXPECT_EQ(CountOps(m, "Shape"), 0);
+  EXPECT_EQ(CountOps(m, "ConstantOfShape"), 0);
+  EXPECT_EQ(InitializerInts(m.graph->FindValue("target")), (std::vector<int64_t>{2, 3}));
+  ASSERT_TRUE(m.graph->FindValue("zeros")->has_initializer());
+  EXPECT_EQ(m.graph->FindValue("zeros")->initializer()->shape(), (Shape{2, 3}));
+
+  auto copy = CloneModel(b.model);
+  ASSERT_TRUE(copy.ok());
+  PassResult r2 = RunPass(*copy, "fold-constants");
+  EXPECT_EQ(r2.rewrites, 3);  // Abs, then Shape and ConstantOfShape
+  EXPECT_GE(r2.notes.size(), 2u);
+}
+
+TEST(FoldConstantsTest, NeverFoldsQdqRandomSubgraphsOrOtherDomains) {
+  GraphBuilder b(13);
+  b.model.opset_imports.push_back({"com.example", 1});
+  Value* x = b.Input("x", {1, 4});
+  Tensor wq(DataType::kInt8, {4, 4});
+  for (int i = 0; i < 16; ++i) wq.data<int8_t>()[i] = static_cast<int8_t>(i - 8);
+  Value* w_int8 = b.g().AddInitializer("w_int8", wq);
+  Value* scale = b.g().AddInitializer("scale", Tensor::Scalar(0.1f));
+  Tensor zp(DataType::kInt8, {});
+  Value* zero_point = b.g().AddInitializer("zp", zp);
+  Value* w = b.Op("DequantizeLinear", {w_int8, scale, zero_point}, "w");
+  Value* y = b.Op("MatMul", {x, w}, "y");
+  b.Output(y);
+  Value* noise = b.Op("RandomNormal", {}, "noise",
+                      {Attribute::Ints("shape", {1, 4}), Attribute::Int("dtype", 1)});
+  Value* noisy = b.Op("Relu", {noise}, "noisy");
+  b.Output(noisy);
+  Value* custom = b.Op("Custom", {b.Floats("c", {4})}, "custom");
+  b.NodeOf("custom")->set_domain("com.example");
+  b.Output(custom);
+  PassResult r = RunPass(b.model, "fold-constants");
+  EXPECT_FALSE(r.changed);
+  EXPECT_EQ(CountOps(b.model, "DequantizeLinear"), 1);
+  EXPECT_EQ(CountOps(b.model, "Relu"), 1);
+  EXPECT_EQ(CountOps(b.model, "Custom"), 1);
+}
+
+// Tile's output is above fold_max_output_bytes: it stays, and so does the Concat reading it;
+// the small Add before it folds.
+TEST(FoldConstantsTest, LeavesLargeOutputsAlone) {
+  GraphBuilder b(13);
+  Value* x = b.Input("x", {1, 4000});
+  Value* c = b.Op("Add", {b.Floats("a", {1, 4}), b.Floats("b", {1, 4})}, "c");
+  Value* tiled = b.Op("Tile", {c, b.Ints("repeats", {1, 1000})}, "tiled");
+  Value* y = b.Op("Mul", {x, tiled}, "y");
+  b.Output(y);
+  PassOptions options;
+  options.fold_max_output_bytes = 4096;
+  Model m = ExpectEquivalentRewrite(b.model, "fold-constants", options);
+  EXPECT_EQ(CountOps(m, "Tile"), 1);
+  EXPECT_EQ(CountOps(m, "Add"), 0);
+  PassResult r = RunPass(m, "fold-constants", options);
+  EXPECT_FALSE(r.changed);
+  bool noted = false;
+  for (const std::string& n : r.notes)
+    noted |= n.find("fold_max_output_bytes") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST(FoldConstantsTest, EvaluatorComputesShapeWithStartAndEnd) {
+  GraphBuilder b(15);
+  Value* x = b.Input("x", {2, 3, 4, 5});
+  Value* s = b.Op("Shape", {x}, "s", {Attribute::Int("start", 1), Attribute::Int("end", -1)});
+  b.Output(s);
+  ConstantEvaluator eval(b.model, 1 << 20);
+  const Tensor* t = eval.Evaluate(s);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(*t->ToInt64Vector(), (std::vector<int64_t>{3, 4}));
+}
+
+}  // namespace
+}  // namespace edgefit
