@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <queue>
-#include <unordered_set>
 
 #include "passes/pass_util.h"
 #include "runtime/session.h"
@@ -12,135 +11,28 @@ namespace {
 
 // Ops whose output shapes depend on their inputs' contents in ways no shape analysis can follow.
 bool HasDataDependentShape(const std::string& op) {
-  static const std::unordered_set<std::string> kOps = {
-      "NonZero", "Unique", "Compress", "NonMaxSuppression", "StringSplit", "TfIdfVectorizer",
-  };
-  return kOps.count(op) > 0;
+  static const std::string kOps =
+      " NonZero Unique Compress NonMaxSuppression StringSplit TfIdfVectorizer ";
+  return kOps.find(" " + op + " ") != std::string::npos;
 }
 
 // Ops whose outputs' shapes depend only on their inputs' shapes and attributes.
 bool IsShapeOnlyOp(const std::string& op) {
-  static const std::unordered_set<std::string> kOps = {
-      "Abs",
-      "Acos",
-      "Acosh",
-      "Add",
-      "And",
-      "ArgMax",
-      "ArgMin",
-      "Asin",
-      "Asinh",
-      "Atan",
-      "Atanh",
-      "AveragePool",
-      "BatchNormalization",
-      "BitShift",
-      "BitwiseAnd",
-      "BitwiseNot",
-      "BitwiseOr",
-      "BitwiseXor",
-      "Cast",
-      "CastLike",
-      "Ceil",
-      "Celu",
-      "Clip",
-      "Concat",
-      "Conv",
-      "ConvInteger",
-      "ConvTranspose",
-      "Cos",
-      "Cosh",
-      "CumSum",
-      "DepthToSpace",
-      "DequantizeLinear",
-      "Det",
-      "Div",
-      "Dropout",
-      "Einsum",
-      "Elu",
-      "Equal",
-      "Erf",
-      "Exp",
-      "EyeLike",
-      "Flatten",
-      "Floor",
-      "Gather",
-      "GatherElements",
-      "GatherND",
-      "Gelu",
-      "Gemm",
-      "GlobalAveragePool",
-      "GlobalLpPool",
-      "GlobalMaxPool",
-      "Greater",
-      "GreaterOrEqual",
-      "GridSample",
-      "GroupNormalization",
-      "HardSigmoid",
-      "HardSwish",
-      "Hardmax",
-      "Identity",
-      "InstanceNormalization",
-      "IsInf",
-      "IsNaN",
-      "LRN",
-      "LayerNormalization",
-      "LeakyRelu",
-      "Less",
-      "LessOrEqual",
-      "Log",
-      "LogSoftmax",
-      "LpNormalization",
-      "LpPool",
-      "MatMul",
-      "MatMulInteger",
-      "Max",
-      "MaxPool",
-      "MaxRoiPool",
-      "Mean",
-      "MeanVarianceNormalization",
-      "Min",
-      "Mish",
-      "Mod",
-      "Mul",
-      "Neg",
-      "Not",
-      "Or",
-      "PRelu",
-      "Pow",
-      "QLinearConv",
-      "QLinearMatMul",
-      "QuantizeLinear",
-      "Reciprocal",
-      "Relu",
-      "ReverseSequence",
-      "RoiAlign",
-      "Round",
-      "Scatter",
-      "ScatterElements",
-      "ScatterND",
-      "Selu",
-      "Shrink",
-      "Sigmoid",
-      "Sign",
-      "Sin",
-      "Sinh",
-      "Softmax",
-      "Softplus",
-      "Softsign",
-      "SpaceToDepth",
-      "Sqrt",
-      "Sub",
-      "Sum",
-      "Tan",
-      "Tanh",
-      "ThresholdedRelu",
-      "Transpose",
-      "Trilu",
-      "Where",
-      "Xor",
-  };
-  return kOps.count(op) > 0;
+  static const std::string kOps =
+      " Abs Acos Acosh Add And ArgMax ArgMin Asin Asinh Atan Atanh AveragePool"
+      " BatchNormalization BitShift BitwiseAnd BitwiseNot BitwiseOr BitwiseXor Cast"
+      " CastLike Ceil Celu Clip Concat Conv ConvInteger ConvTranspose Cos Cosh CumSum"
+      " DepthToSpace DequantizeLinear Det Div Dropout Einsum Elu Equal Erf Exp EyeLike"
+      " Flatten Floor Gather GatherElements GatherND Gelu Gemm GlobalAveragePool"
+      " GlobalLpPool GlobalMaxPool Greater GreaterOrEqual GridSample GroupNormalization"
+      " HardSigmoid HardSwish Hardmax Identity InstanceNormalization IsInf IsNaN LRN"
+      " LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax LpNormalization LpPool"
+      " MatMul MatMulInteger Max MaxPool MaxRoiPool Mean MeanVarianceNormalization Min Mish"
+      " Mod Mul Neg Not Or PRelu Pow QLinearConv QLinearMatMul QuantizeLinear Reciprocal"
+      " Relu ReverseSequence RoiAlign Round Scatter ScatterElements ScatterND Selu Shrink"
+      " Sigmoid Sign Sin Sinh Softmax Softplus Softsign SpaceToDepth Sqrt Sub Sum Tan Tanh"
+      " ThresholdedRelu Transpose Trilu Where Xor ";
+  return kOps.find(" " + op + " ") != std::string::npos;
 }
 
 // Ops whose every input is a size (their outputs' shapes are their inputs' values).
@@ -191,21 +83,10 @@ std::optional<Shape> DeclaredShape(const Value* v) {
 }  // namespace
 
 bool IsNeverFoldedOp(const std::string& op) {
-  static const std::unordered_set<std::string> kOps = {
-      "QuantizeLinear",
-      "DequantizeLinear",
-      "DynamicQuantizeLinear",
-      "RandomNormal",
-      "RandomUniform",
-      "RandomNormalLike",
-      "RandomUniformLike",
-      "Multinomial",
-      "Bernoulli",
-      "If",
-      "Loop",
-      "Scan",
-  };
-  return kOps.count(op) > 0;
+  static const std::string kOps =
+      " QuantizeLinear DequantizeLinear DynamicQuantizeLinear RandomNormal RandomUniform"
+      " RandomNormalLike RandomUniformLike Multinomial Bernoulli If Loop Scan ";
+  return kOps.find(" " + op + " ") != std::string::npos;
 }
 
 std::optional<Tensor> LiteralTensor(const Value* v) {
