@@ -1,14 +1,19 @@
 // Kernel family: Conv and ConvTranspose (float32, any number of spatial axes).
 //
 // Conv picks one of three paths per node and run:
-//   - depthwise (one input channel per group, 1-D/2-D): a direct loop per output plane that adds
-//     each kernel tap to a whole output row (vectorizes for stride 1); the MobileNet case;
-//   - tiny (few multiply-adds per image and group): a plain direct loop;
+//   - depthwise (one input channel per group, 1-D/2-D; the MobileNet case): per output plane,
+//     the input plane is copied into a zero-padded buffer and blocks of 16 (then 8) output
+//     columns accumulate every tap in vector registers;
+//   - tiny (few multiply-adds per image and group) and N-D depthwise: a plain direct loop;
 //   - otherwise im2col into ctx.Scratch (skipped for 1x1 stride-1 unpadded kernels, where the
-//     input already is the column matrix) and one blas::Sgemm per image, group and column tile,
-//     with the bias written into the output first (beta = 1).
+//     input already is the column matrix) and blas::Sgemm per image, group and column tile, with
+//     the bias written into the output first (beta = 1).
+// Threads (one pool, see gemm_impl.h): whole (image, group) items per thread when there are
+// enough, else column tiles of one item (im2col + Sgemm of a tile on one thread), else the
+// output channels of one product.
 // ConvTranspose is the adjoint: Sgemm W^T * X into a column buffer, then col2im adds the columns
 // into the output (initialized with the bias).
+// Hot loops are compiled for AVX-512/AVX2 as well (EDGEFIT_VECTORIZE) and use GCC vector types.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
