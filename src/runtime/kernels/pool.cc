@@ -1,9 +1,11 @@
 // Kernel family: pooling. MaxPool (float32, int8, uint8; optional Indices), AveragePool, LpPool
-// (float32), GlobalAveragePool, GlobalMaxPool, GlobalLpPool.
+// (float32), GlobalAveragePool, GlobalMaxPool, GlobalLpPool, MaxUnpool.
 //
-// Windowed pools handle 1 to 3 spatial axes (viewed as 3-D with leading size-1 axes); each
-// output element clips its window to the input analytically, so the inner loops carry no bounds
-// checks. Parallel over (batch, channel) planes.
+// Float MaxPool without Indices and AveragePool over 1-2 spatial axes take the vector path:
+// each plane is copied into a padded buffer and blocks of output columns accumulate in vector
+// registers. Everything else (Indices, int8/uint8, LpPool, 3-D) views the window as 3-D with
+// leading size-1 axes and clips it to the input analytically, so the inner loops carry no
+// bounds checks. Parallel over (batch, channel) planes when the work is large enough.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
