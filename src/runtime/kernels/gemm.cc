@@ -12,6 +12,7 @@
 
 #include "runtime/blas.h"
 #include "runtime/kernels/broadcast.h"
+#include "runtime/kernels/conv_impl.h"
 #include "runtime/kernels/families.h"
 #include "runtime/kernels/gemm_impl.h"
 
@@ -489,41 +490,42 @@ void EinsumLoop(const Bound& b, const std::vector<const Tensor*>& ins, T* y, Ker
   int64_t out_total = 1, sum_total = 1;
   for (int l : b.out) out_total *= b.size[l];
   for (int l : b.summed) sum_total *= b.size[l];
-  ctx.ParallelFor(out_total, [&](int64_t begin, int64_t end) {
-    const size_t no = b.out.size(), ns = b.summed.size();
-    std::vector<int64_t> oc(no), sc(ns), base(k), off(k);
-    int64_t rem = begin;
-    for (size_t d = no; d-- > 0;) {
-      oc[d] = rem % b.size[b.out[d]];
-      rem /= b.size[b.out[d]];
-    }
-    for (int64_t o = begin; o < end; ++o) {
-      for (size_t i = 0; i < k; ++i) {
-        base[i] = 0;
-        for (size_t d = 0; d < no; ++d) base[i] += oc[d] * st[i][b.out[d]];
-        off[i] = base[i];
-      }
-      T acc = 0;
-      std::fill(sc.begin(), sc.end(), 0);
-      for (int64_t s = 0; s < sum_total; ++s) {
-        T prod = data[0][off[0]];
-        for (size_t i = 1; i < k; ++i) prod *= data[i][off[i]];
-        acc += prod;
-        for (size_t d = ns; d-- > 0;) {
-          const int l = b.summed[d];
-          for (size_t i = 0; i < k; ++i) off[i] += st[i][l];
-          if (++sc[d] < b.size[l]) break;
-          for (size_t i = 0; i < k; ++i) off[i] -= sc[d] * st[i][l];
-          sc[d] = 0;
-        }
-      }
-      y[o] = acc;
-      for (size_t d = no; d-- > 0;) {
-        if (++oc[d] < b.size[b.out[d]]) break;
-        oc[d] = 0;
-      }
-    }
-  });
+  ParallelForCost(ctx, out_total, sum_total * static_cast<int64_t>(k),
+                  [&](int64_t begin, int64_t end) {
+                    const size_t no = b.out.size(), ns = b.summed.size();
+                    std::vector<int64_t> oc(no), sc(ns), base(k), off(k);
+                    int64_t rem = begin;
+                    for (size_t d = no; d-- > 0;) {
+                      oc[d] = rem % b.size[b.out[d]];
+                      rem /= b.size[b.out[d]];
+                    }
+                    for (int64_t o = begin; o < end; ++o) {
+                      for (size_t i = 0; i < k; ++i) {
+                        base[i] = 0;
+                        for (size_t d = 0; d < no; ++d) base[i] += oc[d] * st[i][b.out[d]];
+                        off[i] = base[i];
+                      }
+                      T acc = 0;
+                      std::fill(sc.begin(), sc.end(), 0);
+                      for (int64_t s = 0; s < sum_total; ++s) {
+                        T prod = data[0][off[0]];
+                        for (size_t i = 1; i < k; ++i) prod *= data[i][off[i]];
+                        acc += prod;
+                        for (size_t d = ns; d-- > 0;) {
+                          const int l = b.summed[d];
+                          for (size_t i = 0; i < k; ++i) off[i] += st[i][l];
+                          if (++sc[d] < b.size[l]) break;
+                          for (size_t i = 0; i < k; ++i) off[i] -= sc[d] * st[i][l];
+                          sc[d] = 0;
+                        }
+                      }
+                      y[o] = acc;
+                      for (size_t d = no; d-- > 0;) {
+                        if (++oc[d] < b.size[b.out[d]]) break;
+                        oc[d] = 0;
+                      }
+                    }
+                  });
 }
 
 // dst = src (shape `shape`) with axes permuted: dst axis i is src axis perm[i].
