@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
     g.AddNode("Relu", {y}, {r}, "relu_" + std::to_string(l));
     cur = r;
   }
+  cur->type() = TypeInfo::Tensor(DataType::kFloat, {1, width});
+  cur->type().dims[0] = Dim::Symbolic("batch");
   g.AddOutput(cur);
   SaveOptions so;
   so.external_data = true;
