@@ -61,7 +61,7 @@ class Tensor {
   template <typename T>
   static Tensor FromVector(DataType dtype, Shape shape, const std::vector<T>& values) {
     Tensor t(dtype, std::move(shape));
-    std::memcpy(t.raw(), values.data(), t.nbytes());
+    if (t.nbytes() > 0) std::memcpy(t.raw(), values.data(), t.nbytes());  // data() may be null
     return t;
   }
   static Tensor Scalar(float v) { return FromVector<float>(DataType::kFloat, {}, {v}); }
