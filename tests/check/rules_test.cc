@@ -299,7 +299,7 @@ TEST(OpCondition, FailingConditionNamesTheNodeAndTheLimit) {
   CheckReport r =
       Check(ConvModel({Ints("dilations", {2, 2}), Ints("pads", {2, 2, 2, 2})}), TestProfile());
   EXPECT_EQ(Fired(r, "op.condition"), Strings{"violation conv"}) << Dump(r);
-  const std::string& m = Of(r, "op.condition")[0].message;
+  std::string m = Of(r, "op.condition")[0].message;
   EXPECT_NE(m.find("dilations <= 1"), std::string::npos) << m;
   EXPECT_NE(m.find("dilations is [2,2]"), std::string::npos) << m;
   EXPECT_TRUE(Of(Check(ConvModel({}), TestProfile()), "op.condition").empty());
