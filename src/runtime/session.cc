@@ -232,12 +232,19 @@ size_t DeclaredPeakBytes(const Session::Impl& s) {
     int64_t n = NumElements(*shape);
     if (n > 0) size[v] = static_cast<size_t>(n) * std::max<size_t>(1, DataTypeSize(t.elem_type));
   }
+  // Only node outputs are counted (graph inputs belong to the caller), so only they are
+  // subtracted when released.
+  std::vector<bool> counted(s.values.size(), false);
   size_t live = 0, peak = 0;
   for (const Step& step : s.steps) {
     for (int v : step.outputs)
-      if (v >= 0) live += size[v];
+      if (v >= 0 && !counted[v]) {
+        live += size[v];
+        counted[v] = true;
+      }
     peak = std::max(peak, live);
-    for (int v : step.release) live -= size[v];
+    for (int v : step.release)
+      if (counted[v]) live -= size[v];
   }
   return peak;
 }

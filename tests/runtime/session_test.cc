@@ -141,5 +141,19 @@ TEST(SessionTest, MaxMemoryRefusedUpFront) {
   EXPECT_EQ(s.status().code(), StatusCode::kResourceExhausted);
 }
 
+// Regression: graph inputs released at their last use were subtracted from the estimate
+// without ever being added, so any limit failed with a wrapped-around size.
+TEST(SessionTest, MaxMemoryAcceptsModelWithinLimit) {
+  KernelRegistry reg = TestRegistry();
+  Model m = ChainModel({"AddOne", "AddOne"}, {1000, 1000});
+  for (auto& n : m.graph->nodes())
+    const_cast<Value*>(n->output(0))->type() = TypeInfo::Tensor(DataType::kFloat, {1000, 1000});
+  SessionOptions opt;
+  opt.registry = &reg;
+  opt.max_memory_bytes = 64 << 20;
+  auto s = Session::Create(m, opt);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+}
+
 }  // namespace
 }  // namespace edgefit
