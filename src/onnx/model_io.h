@@ -58,6 +58,9 @@ struct ExportOptions {
 // A deep copy (through protobuf; keeps source_path and external_data_files).
 StatusOr<Model> CloneModel(const Model& model);
 
+// Runs ONNX's own checker (onnx::checker::check_model) on the model; its message on failure.
+Status RunOnnxChecker(const Model& model);
+
 // IR <-> protobuf. `origin` names the source in error messages.
 Status ModelToProto(const Model& model, onnx::ModelProto* proto, const ExportOptions& options = {});
 // Consumes `proto` (large data fields are released as they are copied, to bound peak memory).

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "onnx/checker.h"
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
 
@@ -251,6 +252,17 @@ bool SameFile(const fs::path& a, const fs::path& b) {
 }
 
 }  // namespace
+
+Status RunOnnxChecker(const Model& model) {
+  onnx::ModelProto proto;
+  RETURN_IF_ERROR(ModelToProto(model, &proto));
+  try {
+    onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    return InvalidModel("ONNX checker: " + std::string(e.what()));
+  }
+  return Status::Ok();
+}
 
 Status ModelToProto(const Model& model, onnx::ModelProto* proto, const ExportOptions& options) {
   ExportContext ctx;
