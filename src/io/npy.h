@@ -65,6 +65,45 @@ StatusOr<std::vector<NpzEntry>> ReadNpz(const std::string& path,
 // non-empty and unique.
 Status WriteNpz(const std::string& path, const std::vector<NpzEntry>& entries);
 
+// ---------------------------------------------------------------- headers and row slices
+// For data sets that must not hold whole arrays in memory: read the header once, then only the
+// rows (sub-arrays along axis 0) that are needed.
+
+// What an .npy file (or .npz member) holds and where its data starts.
+struct NpyHeader {
+  DataType dtype = DataType::kUndefined;
+  Shape shape;
+  uint64_t data_offset = 0;  // bytes from the start of the .npy to its first element
+  uint64_t data_bytes() const {
+    return static_cast<uint64_t>(NumElements(shape)) * DataTypeSize(dtype);
+  }
+};
+
+// Reads and validates only the header of an .npy file (the file size must match the declared
+// data exactly, as for ReadNpy); the data is not read.
+StatusOr<NpyHeader> ReadNpyHeader(const std::string& path, const NpyReadOptions& options = {});
+// Reads rows [first, first + count) along axis 0 of the .npy file at `path`: a tensor of shape
+// {count, shape[1:]...}. The header is read again (so a file replaced since ReadNpyHeader is
+// caught) and then only those rows' bytes, at their offset. The array must have rank >= 1.
+// options.max_bytes applies to the rows read.
+StatusOr<Tensor> ReadNpyRows(const std::string& path, int64_t first, int64_t count,
+                             const NpyReadOptions& options = {});
+
+// The header of one .npz member; `name` is the member name without ".npy".
+struct NpzMemberHeader {
+  std::string name;
+  NpyHeader header;
+};
+// The headers of every member of an .npz file, in archive order, with the checks of ReadNpz
+// (member names, compression, duplicates) but without reading the data.
+StatusOr<std::vector<NpzMemberHeader>> ReadNpzHeaders(const std::string& path,
+                                                      const NpyReadOptions& options = {});
+// ReadNpyRows for the member `name` of an .npz file. Stored members are read at the rows'
+// offset; deflated members are decompressed up to the rows and the bytes before are dropped
+// (memory stays bounded by the rows read).
+StatusOr<Tensor> ReadNpzRows(const std::string& path, const std::string& name, int64_t first,
+                             int64_t count, const NpyReadOptions& options = {});
+
 // Writes `bytes` to `path` atomically (temporary file in the same folder + rename).
 Status WriteFileAtomic(const std::string& path, const std::string& bytes);
 
@@ -80,6 +119,11 @@ class Stream {
   // Reads up to n bytes; returns how many were read (0 only at the end) or an error.
   virtual StatusOr<size_t> Read(void* dst, size_t n) = 0;
 };
+
+// Reads the header of one .npy of `size` bytes from `in`, leaving `in` at the first data byte;
+// checks that the data size matches the header exactly.
+StatusOr<NpyHeader> ReadNpyStreamHeader(Stream& in, uint64_t size, const std::string& origin,
+                                        const NpyReadOptions& options);
 
 // Decodes one .npy of `size` bytes from `in` (which must hold exactly that many bytes).
 StatusOr<Tensor> ReadNpyStream(Stream& in, uint64_t size, const std::string& origin,

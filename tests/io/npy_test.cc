@@ -400,5 +400,109 @@ TEST(NpyWrite, AtomicFiles) {
   EXPECT_FALSE(WriteNpy(dir.path(), a).ok());
 }
 
+// ---------------------------------------------------------------- headers and row slices
+
+TEST(NpyRows, HeaderWithoutData) {
+  TempDir dir;
+  std::string path = dir.File("a.npy");
+  std::vector<float> v(5 * 2 * 3);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+  EDGEFIT_ASSERT_OK(WriteNpy(path, Tensor::FromVector<float>(DataType::kFloat, {5, 2, 3}, v)));
+  auto h = ReadNpyHeader(path);
+  EDGEFIT_ASSERT_OK(h);
+  EXPECT_EQ(h->dtype, DataType::kFloat);
+  EXPECT_EQ(h->shape, (Shape{5, 2, 3}));
+  EXPECT_EQ(h->data_offset, 128u);  // numpy's header padded to a multiple of 64
+  EXPECT_EQ(h->data_bytes(), 120u);
+  EXPECT_EQ(ReadNpyHeader(dir.File("none.npy")).status().code(), StatusCode::kNotFound);
+  // A truncated file is refused at the header already.
+  WriteFile(dir.File("short.npy"), ReadFile(path).substr(0, 200));
+  auto bad = ReadNpyHeader(dir.File("short.npy"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("short.npy: truncated data"), std::string::npos)
+      << bad.status().message();
+}
+
+TEST(NpyRows, ReadsOnlyTheRowsAsked) {
+  TempDir dir;
+  std::string path = dir.File("a.npy");
+  std::vector<int16_t> v(4 * 3);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int16_t>(100 + i);
+  EDGEFIT_ASSERT_OK(WriteNpy(path, Tensor::FromVector<int16_t>(DataType::kInt16, {4, 3}, v)));
+  auto rows = ReadNpyRows(path, 1, 2);
+  EDGEFIT_ASSERT_OK(rows);
+  EXPECT_EQ(rows->shape(), (Shape{2, 3}));
+  EXPECT_EQ(Values<int16_t>(*rows), (std::vector<int16_t>{103, 104, 105, 106, 107, 108}));
+  auto last = ReadNpyRows(path, 3, 1);
+  EDGEFIT_ASSERT_OK(last);
+  EXPECT_EQ(Values<int16_t>(*last), (std::vector<int16_t>{109, 110, 111}));
+  auto none = ReadNpyRows(path, 4, 0);
+  EDGEFIT_ASSERT_OK(none);
+  EXPECT_EQ(none->shape(), (Shape{0, 3}));
+  // Rows of a reference file from numpy, and of a bool array (normalized to 0/1).
+  auto f4 = ReadNpyRows(DataPath("f4.npy"), 1, 1);
+  EDGEFIT_ASSERT_OK(f4);
+  EXPECT_EQ(Values<float>(*f4), (std::vector<float>{0.75f, -1.0f, 1.25f}));
+  auto b1 = ReadNpyRows(DataPath("b1.npy"), 0, 1);
+  EDGEFIT_ASSERT_OK(b1);
+  EXPECT_EQ(Values<uint8_t>(*b1), (std::vector<uint8_t>{0, 1, 0}));
+}
+
+TEST(NpyRows, Errors) {
+  TempDir dir;
+  std::string path = dir.File("a.npy");
+  EDGEFIT_ASSERT_OK(WriteNpy(path, Tensor(DataType::kFloat, {4, 3})));
+  for (auto [first, count] : {std::pair<int64_t, int64_t>{3, 2}, {-1, 1}, {0, -1}, {5, 0}}) {
+    auto r = ReadNpyRows(path, first, count);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message().rfind(path + ": rows [", 0), 0u) << r.status().message();
+  }
+  auto scalar = ReadNpyRows(DataPath("scalar_f4.npy"), 0, 1);
+  ASSERT_FALSE(scalar.ok());
+  EXPECT_NE(scalar.status().message().find("0-d array"), std::string::npos);
+  NpyReadOptions small;
+  small.max_bytes = 12;
+  EDGEFIT_EXPECT_OK(ReadNpyRows(path, 0, 1, small));
+  EXPECT_EQ(ReadNpyRows(path, 0, 2, small).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReadNpyRows(dir.File("none.npy"), 0, 1).status().code(), StatusCode::kNotFound);
+}
+
+TEST(NpzRows, HeadersAndRowsOfStoredAndDeflatedMembers) {
+  // Both files hold x = linspace(-1, 1, 24).reshape(2, 3, 4) (float32) and ids = [[1, 2, 3]].
+  for (const char* name : {"stored.npz", "deflate.npz"}) {
+    SCOPED_TRACE(name);
+    std::string path = DataPath(name);
+    auto headers = ReadNpzHeaders(path);
+    EDGEFIT_ASSERT_OK(headers);
+    ASSERT_EQ(headers->size(), 2u);
+    EXPECT_EQ((*headers)[0].name, "x");
+    EXPECT_EQ((*headers)[0].header.shape, (Shape{2, 3, 4}));
+    EXPECT_EQ((*headers)[0].header.dtype, DataType::kFloat);
+    EXPECT_EQ((*headers)[1].name, "ids");
+    EXPECT_EQ((*headers)[1].header.dtype, DataType::kInt64);
+    auto row = ReadNpzRows(path, "x", 1, 1);
+    EDGEFIT_ASSERT_OK(row);
+    EXPECT_EQ(row->shape(), (Shape{1, 3, 4}));
+    const float* x = row->data<float>();
+    for (int i = 0; i < 12; ++i) EXPECT_NEAR(x[i], -1.0f + 2.0f * (12 + i) / 23.0f, 1e-6f);
+    auto ids = ReadNpzRows(path, "ids", 0, 1);
+    EDGEFIT_ASSERT_OK(ids);
+    EXPECT_EQ(Values<int64_t>(*ids), (std::vector<int64_t>{1, 2, 3}));
+    auto missing = ReadNpzRows(path, "y", 0, 1);
+    EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+    EXPECT_NE(missing.status().message().find("no member named 'y.npy'"), std::string::npos);
+    auto outside = ReadNpzRows(path, "x", 2, 1);
+    ASSERT_FALSE(outside.ok());
+    EXPECT_NE(outside.status().message().find("(member 'x.npy'): rows [2, 3)"), std::string::npos)
+        << outside.status().message();
+  }
+  TempDir dir;
+  WriteFile(dir.File("bad.npz"), "not a zip");
+  auto bad = ReadNpzHeaders(dir.File("bad.npz"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bad.npz"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace edgefit
