@@ -450,6 +450,11 @@ TEST(CleTest, ChainOfThreeConverges) {
             << ", c2 " << r.equalized[1].first_spread_before << " -> "
             << r.equalized[1].first_spread_after << "\n";
 
+  for (const char* n : {"c1", "c2"})
+    std::cout << "[cle]   " << n << " output channels max/min "
+              << MaxOverMin(ConvOutputRanges(WeightOf(b.model, n))) << " -> "
+              << MaxOverMin(ConvOutputRanges(WeightOf(m, n))) << "\n";
+
   // With the default options the cap or the tolerance stops it early, still equivalent.
   Model d = Clone(b.model);
   CleReport rd = Equalize(d, CleOptions{2, 1e-3f});
@@ -639,6 +644,33 @@ TEST(CleTest, MobileNetLikeFixture) {
               << " ch): spread " << p.first_spread_before << " -> " << p.first_spread_after << " / "
               << p.second_spread_before << " -> " << p.second_spread_after << "\n";
   std::cout << SkipsText(r);
+  CleReport again = Equalize(m);
+  EXPECT_FALSE(again.changed);
+}
+
+// The same network with every Relu6 turned into Relu (Clip without max): now the expand ->
+// depthwise and depthwise -> project pairs are eligible and form chains; the function stays the
+// same.
+TEST(CleTest, MobileNetLikeFixtureWithRelu) {
+  auto loaded = LoadModel(testing::FixturePath("mobilenet_like_op13.onnx"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  Model relu = std::move(loaded).value();
+  for (const auto& n : relu.graph->nodes())
+    if (n->op_type() == "Clip") n->TruncateInputs(2);  // drop max: Clip(x, 0) == Relu(x)
+  Model m = Clone(relu);
+  CleReport r = Equalize(m);
+  EXPECT_GE(r.equalized.size(), 13u) << SkipsText(r);
+  EXPECT_TRUE(r.changed);
+  EXPECT_TRUE(r.converged);
+  EXPECT_LE(MaxRelativeDifference(relu, m), 1e-5);
+  float worst_before = 0, worst_after = 0;
+  for (const ClePair& p : r.equalized) {
+    worst_before = std::max(worst_before, p.first_spread_before);
+    worst_after = std::max(worst_after, p.first_spread_after);
+  }
+  std::cout << "[cle] mobilenet_like_op13 with Relu: " << r.equalized.size() << " pairs, "
+            << r.iterations << " sweeps, worst first-layer spread " << worst_before << " -> "
+            << worst_after << ", max rel diff " << MaxRelativeDifference(relu, m) << "\n";
   CleReport again = Equalize(m);
   EXPECT_FALSE(again.changed);
 }
