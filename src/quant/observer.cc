@@ -1,2 +1,522 @@
-// (being written)
-namespace edgefit {}
+// Streaming range observers: min/max, percentile, entropy (KL) and MSE. The methods and their
+// approximations are described in docs/quantize.md ("Calibration methods").
+#include "quant/observer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+namespace edgefit {
+
+StatusOr<CalibrationMethod> ParseCalibrationMethod(std::string_view text) {
+  if (text == "minmax") return CalibrationMethod::kMinMax;
+  if (text == "percentile") return CalibrationMethod::kPercentile;
+  if (text == "entropy") return CalibrationMethod::kEntropy;
+  if (text == "mse") return CalibrationMethod::kMse;
+  return InvalidArgument("unknown calibration method '" + std::string(text) +
+                         "' (expected minmax, percentile, entropy or mse)");
+}
+
+const char* CalibrationMethodName(CalibrationMethod method) {
+  switch (method) {
+    case CalibrationMethod::kMinMax: return "minmax";
+    case CalibrationMethod::kPercentile: return "percentile";
+    case CalibrationMethod::kEntropy: return "entropy";
+    case CalibrationMethod::kMse: return "mse";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr int kMinBins = 16;
+constexpr int kMaxBins = 1 << 20;
+
+}  // namespace
+
+Status ValidateObserverOptions(const ObserverOptions& o) {
+  if (o.num_bins < kMinBins || o.num_bins > kMaxBins) {
+    return InvalidArgument("num_bins " + std::to_string(o.num_bins) + " outside [" +
+                           std::to_string(kMinBins) + ", " + std::to_string(kMaxBins) + "]");
+  }
+  if (o.num_quantized_bins < 1 || o.num_quantized_bins > o.num_bins) {
+    return InvalidArgument("num_quantized_bins " + std::to_string(o.num_quantized_bins) +
+                           " outside [1, num_bins = " + std::to_string(o.num_bins) + "]");
+  }
+  if (!(o.percentile > 0.0 && o.percentile <= 100.0)) {
+    return InvalidArgument("percentile " + std::to_string(o.percentile) + " outside (0, 100]");
+  }
+  if (!(o.averaging_constant > 0.0f && o.averaging_constant <= 1.0f)) {
+    return InvalidArgument("averaging constant " + std::to_string(o.averaging_constant) +
+                           " outside (0, 1]");
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// StreamingHistogram
+
+StreamingHistogram::StreamingHistogram(int num_bins)
+    : positive_(static_cast<size_t>(std::clamp(num_bins, kMinBins, kMaxBins)), 0),
+      negative_(positive_.size(), 0) {}
+
+void StreamingHistogram::Grow(double max_abs) {
+  const int n = num_bins();
+  if (width_ == 0.0) {  // first non-zero value: its sample's max |x| spans all bins
+    width_ = max_abs / n;
+    return;
+  }
+  const double covered = width_ * n;
+  if (max_abs <= covered) return;
+  // The smallest integer k with k * covered >= max_abs; old bin i lies inside new bin i / k.
+  const double k = std::max(2.0, std::ceil(max_abs / covered));
+  if (k >= n) {  // everything old falls into the first new bin
+    int64_t pos = 0, neg = 0;
+    for (int i = 0; i < n; ++i) pos += positive_[i], neg += negative_[i];
+    std::fill(positive_.begin(), positive_.end(), 0);
+    std::fill(negative_.begin(), negative_.end(), 0);
+    positive_[0] = pos;
+    negative_[0] = neg;
+  } else {
+    const int ki = static_cast<int>(k);
+    for (int i = 0; i < n; ++i) {
+      const int j = i / ki;  // j <= i: filling in increasing i never overwrites an unread bin
+      if (j == i) continue;
+      positive_[j] += positive_[i];
+      negative_[j] += negative_[i];
+      positive_[i] = 0;
+      negative_[i] = 0;
+    }
+  }
+  width_ *= k;  // values that rounding leaves just above the new range go to the last bin
+}
+
+void StreamingHistogram::Add(const float* data, int64_t count) {
+  double max_abs = 0.0;
+  for (int64_t i = 0; i < count; ++i) {
+    const float v = data[i];
+    if (std::isfinite(v)) max_abs = std::max(max_abs, static_cast<double>(std::fabs(v)));
+  }
+  if (max_abs > 0.0) Grow(max_abs);
+  const int last = num_bins() - 1;
+  const double inv_width = width_ > 0.0 ? 1.0 / width_ : 0.0;
+  for (int64_t i = 0; i < count; ++i) {
+    const float v = data[i];
+    if (!std::isfinite(v)) continue;
+    ++total_;
+    if (v == 0.0f) {
+      ++zeros_;
+      continue;
+    }
+    const double scaled = std::fabs(static_cast<double>(v)) * inv_width;
+    const int bin = scaled >= last ? last : static_cast<int>(scaled);
+    (v > 0.0f ? positive_ : negative_)[bin] += 1;
+  }
+}
+
+std::vector<int64_t> StreamingHistogram::AbsCounts() const {
+  std::vector<int64_t> counts(positive_.size());
+  for (size_t i = 0; i < counts.size(); ++i) counts[i] = positive_[i] + negative_[i];
+  return counts;
+}
+
+namespace {
+
+// Walks (lo, hi, count) intervals in increasing order of value and returns the value below
+// which `target` values lie, interpolating linearly inside the interval that holds it.
+struct QuantileWalk {
+  double target;
+  double cumulative = 0.0;
+  bool done = false;
+  double result = 0.0;
+  void Visit(double lo, double hi, int64_t count) {
+    if (done || count == 0) return;
+    if (cumulative + count >= target) {
+      const double f = std::clamp((target - cumulative) / count, 0.0, 1.0);
+      result = lo + f * (hi - lo);
+      done = true;
+    }
+    cumulative += count;
+  }
+};
+
+}  // namespace
+
+double StreamingHistogram::Quantile(double fraction) const {
+  if (total_ == 0) return 0.0;
+  QuantileWalk walk{std::clamp(fraction, 0.0, 1.0) * total_};
+  const double w = width_;
+  for (int i = num_bins() - 1; i >= 0; --i) walk.Visit(-(i + 1) * w, -i * w, negative_[i]);
+  walk.Visit(0.0, 0.0, zeros_);
+  for (int i = 0; i < num_bins(); ++i) walk.Visit(i * w, (i + 1) * w, positive_[i]);
+  return walk.result;
+}
+
+double StreamingHistogram::AbsQuantile(double fraction) const {
+  if (total_ == 0) return 0.0;
+  QuantileWalk walk{std::clamp(fraction, 0.0, 1.0) * total_};
+  walk.Visit(0.0, 0.0, zeros_);
+  const double w = width_;
+  for (int i = 0; i < num_bins(); ++i) {
+    walk.Visit(i * w, (i + 1) * w, positive_[i] + negative_[i]);
+  }
+  return walk.result;
+}
+
+size_t StreamingHistogram::memory_bytes() const {
+  return sizeof(*this) + (positive_.capacity() + negative_.capacity()) * sizeof(int64_t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entropy (KL) threshold search.
+//
+// For each candidate i (number of bins kept, threshold t = i * w):
+//   P = counts[0..i-1] with the outliers counts[i..] added to bin i-1 (clipping moves them to t);
+//   Q = counts[0..i-1] *without* the outliers, merged into m levels (bin j -> level j*m/i) and
+//       expanded back: a level's mass is spread evenly over the bins of the level where P is
+//       non-zero (empty bins stay empty in Q, as in TensorRT);
+//   KL(P || Q) after normalizing both.
+// Q is built from the raw bins, not from P: quantizing P itself would make Q == P at i == m
+// (one bin per level), so the search would always answer the smallest threshold. Built from
+// the raw bins, the mass clipped into bin i-1 shows up as a mismatch, which is what penalizes
+// clipping. When the last level holds no raw mass but P has outliers there, Q is 0 where P is
+// not: Q gets a floor of kEpsilon there and is renormalized (instead of an infinite KL, which
+// would reject every threshold below a far outlier and degenerate to max). So a clipped tail
+// much lighter than kEpsilon of the mass costs little, a heavy one costs a lot.
+// Cost: O(m) per candidate with prefix sums over the bins (P and Q are constant per level
+// except for the last bin).
+
+constexpr double kEpsilon = 1e-4;
+
+double EntropyThreshold(const std::vector<int64_t>& counts, double bin_width, int quantized_bins) {
+  const int n = static_cast<int>(counts.size());
+  if (n == 0 || bin_width <= 0.0) return 0.0;
+  const int m = std::clamp(quantized_bins, 1, n);
+  std::vector<double> pre_count(n + 1, 0.0), pre_nonzero(n + 1, 0.0), pre_plogp(n + 1, 0.0);
+  double total = 0.0;
+  for (int64_t c : counts) total += static_cast<double>(c);
+  if (total == 0.0) return 0.0;
+  for (int j = 0; j < n; ++j) {
+    const double c = static_cast<double>(counts[j]);
+    pre_count[j + 1] = pre_count[j] + c;
+    pre_nonzero[j + 1] = pre_nonzero[j] + (c > 0 ? 1 : 0);
+    pre_plogp[j + 1] = pre_plogp[j] + (c > 0 ? (c / total) * std::log(c / total) : 0.0);
+  }
+  double best_kl = std::numeric_limits<double>::infinity();
+  int best_i = n;
+  for (int i = m; i <= n; ++i) {
+    const double kept = pre_count[i];  // raw mass inside the threshold: Q's total
+    if (kept == 0.0) continue;         // everything clipped: no quantized distribution
+    const double outliers = total - kept;
+    const double last_p = static_cast<double>(counts[i - 1]) + outliers;
+    // sum p log p (P's bins below i-1 are the raw counts)
+    double kl = pre_plogp[i - 1] + (last_p > 0 ? (last_p / total) * std::log(last_p / total) : 0);
+    int floored = 0;
+    for (int l = 0; l < m; ++l) {
+      const int s = static_cast<int>((static_cast<int64_t>(l) * i + m - 1) / m);
+      const int e = static_cast<int>((static_cast<int64_t>(l + 1) * i + m - 1) / m);
+      const double raw = pre_count[e] - pre_count[s];
+      double nonzero = pre_nonzero[e] - pre_nonzero[s];
+      double p_mass = raw;
+      if (e == i) {
+        p_mass += outliers;
+        if (counts[i - 1] == 0 && last_p > 0) nonzero += 1;
+      }
+      if (p_mass == 0.0) continue;
+      double q;  // Q's value in each bin of the level where P > 0
+      if (raw > 0.0) {
+        q = raw / nonzero / kept;
+      } else {  // only possible in the last level: P's mass is the outliers in bin i-1
+        q = kEpsilon;
+        ++floored;
+      }
+      kl -= (p_mass / total) * std::log(q);
+    }
+    kl += std::log1p(floored * kEpsilon);  // renormalizing Q after the floor
+    if (kl < best_kl) {
+      best_kl = kl;
+      best_i = i;
+    }
+  }
+  return best_i * bin_width;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MSE threshold search.
+//
+// Model of the expected squared error of a value x quantized with clip t and step s:
+//   |x| <= t: rounding error, uniform over a step: s^2 / 12;
+//   |x| >  t: clipping error (|x| - t)^2, with x uniform inside its bin: (c - t)^2 + w^2 / 12
+//             for the bin center c.
+// Exact zeros never cost anything (0 is exactly representable) and are not in the counts.
+// Candidates are the bin edges below the largest magnitude, and the largest magnitude itself
+// (no clipping); sums over the clipped bins come from suffix sums, so each candidate is O(1).
+
+namespace {
+
+class ClipModel {
+ public:
+  ClipModel(const std::vector<int64_t>& counts, double bin_width, double max_abs)
+      : w_(bin_width), max_abs_(max_abs), n_(static_cast<int>(counts.size())) {
+    s0_.assign(n_ + 1, 0.0);
+    s1_.assign(n_ + 1, 0.0);
+    s2_.assign(n_ + 1, 0.0);
+    for (int j = n_ - 1; j >= 0; --j) {
+      const double c = static_cast<double>(counts[j]);
+      const double x = (j + 0.5) * w_;
+      s0_[j] = s0_[j + 1] + c;
+      s1_[j] = s1_[j + 1] + c * x;
+      s2_[j] = s2_[j + 1] + c * x * x;
+    }
+    // Candidate edges i * w < max_abs, then max_abs (index num_candidates() - 1).
+    edges_ = 0;
+    if (w_ > 0.0 && max_abs_ > 0.0) {
+      while (edges_ + 1 <= n_ && (edges_ + 1) * w_ < max_abs_) ++edges_;
+    }
+  }
+  int num_candidates() const { return max_abs_ > 0.0 && w_ > 0.0 ? edges_ + 1 : 1; }
+  double threshold(int k) const { return k < edges_ ? (k + 1) * w_ : max_abs_; }
+  double inside(int k) const { return k < edges_ ? s0_[0] - s0_[k + 1] : s0_[0]; }
+  double clip_error(int k) const {
+    if (k >= edges_) return 0.0;
+    const int i = k + 1;
+    const double t = i * w_;
+    return s2_[i] - 2.0 * t * s1_[i] + t * t * s0_[i] + s0_[i] * w_ * w_ / 12.0;
+  }
+
+ private:
+  double w_, max_abs_;
+  int n_;
+  int edges_;
+  std::vector<double> s0_, s1_, s2_;
+};
+
+}  // namespace
+
+double MseThreshold(const std::vector<int64_t>& counts, double bin_width, double max_abs,
+                    int steps_per_side) {
+  if (max_abs <= 0.0 || bin_width <= 0.0) return std::max(max_abs, 0.0);
+  const ClipModel model(counts, bin_width, max_abs);
+  const double steps = std::max(steps_per_side, 1);
+  double best = std::numeric_limits<double>::infinity();
+  double best_t = max_abs;
+  for (int k = 0; k < model.num_candidates(); ++k) {
+    const double t = model.threshold(k);
+    const double s = t / steps;
+    const double err = model.inside(k) * s * s / 12.0 + model.clip_error(k);
+    if (err < best) {
+      best = err;
+      best_t = t;
+    }
+  }
+  return best_t;
+}
+
+namespace {
+
+// Asymmetric MSE: clip magnitudes (neg_t, pos_t) with step (neg_t + pos_t) / steps. The two
+// clips are coupled only through the step, so coordinate descent (best pos_t for the current
+// neg_t, then the reverse, until neither moves) finds the optimum in a few O(num_bins) scans
+// instead of a num_bins^2 grid.
+std::pair<double, double> MseRangeAsymmetric(const StreamingHistogram& h, double max_neg,
+                                             double max_pos, int steps) {
+  const ClipModel neg(h.negative(), h.bin_width(), max_neg);
+  const ClipModel pos(h.positive(), h.bin_width(), max_pos);
+  int kn = neg.num_candidates() - 1, kp = pos.num_candidates() - 1;  // start unclipped
+  auto error = [&](int a, int b) {
+    const double s = (neg.threshold(a) + pos.threshold(b)) / std::max(steps, 1);
+    return (neg.inside(a) + pos.inside(b)) * s * s / 12.0 + neg.clip_error(a) + pos.clip_error(b);
+  };
+  double best = error(kn, kp);
+  for (int round = 0; round < 64; ++round) {
+    bool moved = false;
+    for (int b = 0; b < pos.num_candidates(); ++b) {
+      const double e = error(kn, b);
+      if (e < best) best = e, kp = b, moved = true;
+    }
+    for (int a = 0; a < neg.num_candidates(); ++a) {
+      const double e = error(a, kp);
+      if (e < best) best = e, kn = a, moved = true;
+    }
+    if (!moved) break;
+  }
+  return {neg.threshold(kn), pos.threshold(kp)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observers
+
+class ObserverBase : public RangeObserver {
+ public:
+  FloatRange observed() const override { return seen_ ? FloatRange{min_, max_} : FloatRange{}; }
+  int64_t samples() const override { return samples_; }
+  int64_t non_finite() const override { return non_finite_; }
+
+ protected:
+  // Updates the exact statistics; returns false if the sample has no finite value.
+  bool Scan(const float* data, int64_t count, float* sample_min, float* sample_max) {
+    ++samples_;
+    float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      const float v = data[i];
+      if (!std::isfinite(v)) {
+        ++bad;
+        continue;
+      }
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    non_finite_ += bad;
+    if (bad == count) return false;
+    min_ = seen_ ? std::min(min_, lo) : lo;
+    max_ = seen_ ? std::max(max_, hi) : hi;
+    seen_ = true;
+    *sample_min = lo;
+    *sample_max = hi;
+    return true;
+  }
+  // [lo, hi] widened to contain 0, or [-t, t] with t = max(|lo|, |hi|).
+  static FloatRange Finish(double lo, double hi, bool symmetric) {
+    lo = std::min(lo, 0.0);
+    hi = std::max(hi, 0.0);
+    if (symmetric) {
+      const float t = static_cast<float>(std::max(-lo, hi));
+      return {-t, t};
+    }
+    return {static_cast<float>(lo), static_cast<float>(hi)};
+  }
+  bool seen_ = false;
+  float min_ = 0.0f, max_ = 0.0f;
+
+ private:
+  int64_t samples_ = 0;
+  int64_t non_finite_ = 0;
+};
+
+class MinMaxObserver final : public ObserverBase {
+ public:
+  explicit MinMaxObserver(const ObserverOptions& o)
+      : moving_average_(o.moving_average),
+        constant_(std::clamp(static_cast<double>(o.averaging_constant), 1e-9, 1.0)) {}
+
+  void Observe(const float* data, int64_t count) override {
+    const bool first = !seen_;
+    float lo, hi;
+    if (!Scan(data, count, &lo, &hi)) return;
+    if (first) {
+      avg_min_ = lo;
+      avg_max_ = hi;
+    } else {  // exponential moving average of the per-sample min and max
+      avg_min_ += constant_ * (lo - avg_min_);
+      avg_max_ += constant_ * (hi - avg_max_);
+    }
+  }
+  FloatRange Range(bool symmetric, int /*levels*/) const override {
+    if (!seen_) return {};
+    if (moving_average_) return Finish(avg_min_, avg_max_, symmetric);
+    return Finish(min_, max_, symmetric);
+  }
+  size_t memory_bytes() const override { return sizeof(*this); }
+
+ private:
+  bool moving_average_;
+  double constant_;
+  double avg_min_ = 0.0, avg_max_ = 0.0;
+};
+
+class HistogramObserver final : public ObserverBase {
+ public:
+  explicit HistogramObserver(const ObserverOptions& o)
+      : method_(o.method),
+        percentile_(std::clamp(o.percentile, 0.0, 100.0)),
+        quantized_bins_(std::max(o.num_quantized_bins, 1)),
+        histogram_(o.num_bins) {}
+
+  void Observe(const float* data, int64_t count) override {
+    float lo, hi;
+    if (!Scan(data, count, &lo, &hi)) return;
+    histogram_.Add(data, count);
+  }
+
+  FloatRange Range(bool symmetric, int levels) const override {
+    if (!seen_) return {};
+    levels = std::max(levels, 2);
+    const double obs_min = std::min<double>(min_, 0.0), obs_max = std::max<double>(max_, 0.0);
+    const double max_abs = std::max(-obs_min, obs_max);
+    const bool one_signed = obs_min == 0.0 || obs_max == 0.0;
+    double lo = obs_min, hi = obs_max;  // the clip range before the final widening to 0
+    switch (method_) {
+      case CalibrationMethod::kPercentile: {
+        const double clipped = (100.0 - percentile_) / 100.0;
+        if (symmetric) {
+          const double t = std::min(histogram_.AbsQuantile(1.0 - clipped), max_abs);
+          lo = -t, hi = t;
+        } else if (one_signed) {  // the whole clipped fraction on the side that has data
+          if (obs_max > 0.0) hi = std::min(histogram_.Quantile(1.0 - clipped), obs_max);
+          if (obs_min < 0.0) lo = std::max(histogram_.Quantile(clipped), obs_min);
+        } else {  // equal tails
+          lo = std::max(histogram_.Quantile(clipped / 2.0), obs_min);
+          hi = std::min(histogram_.Quantile(1.0 - clipped / 2.0), obs_max);
+        }
+        break;
+      }
+      case CalibrationMethod::kEntropy: {
+        // num_quantized_bins are the levels of [0, t] for 8 bits: scaled with `levels`. One-signed
+        // asymmetric data really gets twice as many over [0, t]; searching with the symmetric
+        // count is conservative (a slightly larger t) and keeps the search start at 1/16 of the
+        // histogram's range instead of 1/8.
+        const double m = quantized_bins_ * (levels / 256.0);
+        const int mi =
+            static_cast<int>(std::clamp(std::round(m), 1.0, 1.0 * histogram_.num_bins()));
+        const double t =
+            std::min(EntropyThreshold(histogram_.AbsCounts(), histogram_.bin_width(), mi), max_abs);
+        lo = std::max(obs_min, -t), hi = std::min(obs_max, t);
+        if (symmetric) lo = -t, hi = t;
+        break;
+      }
+      case CalibrationMethod::kMse: {
+        if (symmetric) {
+          const double t =
+              MseThreshold(histogram_.AbsCounts(), histogram_.bin_width(), max_abs, levels / 2 - 1);
+          lo = -t, hi = t;
+        } else {
+          const auto [neg_t, pos_t] = MseRangeAsymmetric(histogram_, -obs_min, obs_max, levels - 1);
+          lo = -neg_t, hi = pos_t;
+        }
+        break;
+      }
+      case CalibrationMethod::kMinMax: break;
+    }
+    FloatRange r = Finish(lo, hi, symmetric);
+    // float rounding must not push the range outside the data
+    if (!symmetric) {
+      r.min = std::max(r.min, std::min(min_, 0.0f));
+      r.max = std::min(r.max, std::max(max_, 0.0f));
+    }
+    return r;
+  }
+
+  size_t memory_bytes() const override {
+    return sizeof(*this) - sizeof(histogram_) + histogram_.memory_bytes();
+  }
+  const StreamingHistogram& histogram() const { return histogram_; }
+
+ private:
+  CalibrationMethod method_;
+  double percentile_;
+  int quantized_bins_;
+  StreamingHistogram histogram_;
+};
+
+}  // namespace
+
+std::unique_ptr<RangeObserver> MakeRangeObserver(const ObserverOptions& options) {
+  if (options.method == CalibrationMethod::kMinMax) {
+    return std::make_unique<MinMaxObserver>(options);
+  }
+  return std::make_unique<HistogramObserver>(options);
+}
+
+}  // namespace edgefit
