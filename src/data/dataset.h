@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "edgefit/status.h"
+#include "ir/graph.h"
 #include "ir/tensor.h"
 #include "runtime/session.h"  // NamedTensor
 
@@ -22,6 +24,11 @@ struct InputSpec {
   DataType dtype = DataType::kFloat;
   Shape shape;  // static, batch included, e.g. {1, 3, 224, 224}
 };
+
+// The graph inputs that are not initializers, in order, with their declared dtype and static
+// shape. A dynamic or unknown dim is an error (kFailedPrecondition) telling the user to fix the
+// shapes first (`edgefit fix --input-shape`); a non-tensor input is kUnsupported.
+StatusOr<std::vector<InputSpec>> InputSpecsOf(const Model& model);
 
 enum class ImageLayout { kNchw, kNhwc };
 enum class ColorOrder { kRgb, kBgr };
@@ -48,7 +55,9 @@ struct DatasetOptions {
   // model has several inputs, unless the source is an .npz whose keys are the input names).
   std::vector<std::string> sources;
   std::optional<ImagePreprocess> image;  // required for image files
-  int64_t max_samples = 0;  // 0: all; else a deterministic, evenly spread selection of N
+  // 0: all samples. N > 0: a deterministic, evenly spread selection of N of the T samples the
+  // sources hold: sample i is source sample floor(i * T / N); N >= T uses all.
+  int64_t max_samples = 0;
   // Random data instead of files (sources must be empty): `random_count` samples drawn from a
   // seeded generator. Callers must report loudly that the data is random.
   bool random = false;
@@ -62,8 +71,14 @@ class Dataset {
   // up front; errors name the file. Values are checked for NaN/Inf when a sample is read.
   static StatusOr<Dataset> Open(const DatasetOptions& options, std::vector<InputSpec> inputs);
 
+  // Number of samples (after the max_samples selection).
   int64_t size() const;
-  // Reads sample i (0 <= i < size()): one tensor per model input, in the order of `inputs`.
+  // Number of samples the sources hold before the max_samples selection.
+  int64_t total_size() const;
+  // Reads sample i (0 <= i < size()): one tensor per model input, in the order of `inputs`,
+  // each with exactly the input's shape and dtype. Fails (naming the file, the sample and the
+  // input) if a value is NaN or Inf or the file changed since Open. Safe to call from several
+  // threads at once.
   StatusOr<std::vector<NamedTensor>> Get(int64_t i) const;
   // Where sample i comes from, for messages: "calib/003.npy", "batch.npy[17]", "random #4".
   std::string Describe(int64_t i) const;
