@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <optional>
 #include <set>
@@ -252,6 +253,47 @@ TEST(DatasetNpy, FileChangedAfterOpenIsAnError) {
   ExpectError(ds->Get(0), {dir.File("a.npy"), "changed since the data set was opened"});
   fs::remove(dir.File("a.npy"));
   ExpectError(ds->Get(0), {dir.File("a.npy"), "no such file"});
+}
+
+// A sparse 3 GiB .npy of 2^28 samples: Open reads the header, Get one row at its offset. A
+// reader that loaded the whole array would need 3 GiB of memory (and minutes) here.
+TEST(DatasetNpy, HugeArrayIsReadOneRowAtATime) {
+  TempDir dir;
+  const int64_t n = int64_t{1} << 28;
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(n) + ", 3), }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string bytes = "\x93NUMPY";
+  bytes += '\x01';
+  bytes += '\x00';
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  const uint64_t data_offset = bytes.size();
+  const float last[3] = {1.5f, -2.5f, 3.5f};
+  std::string path = dir.File("huge.npy");
+  WriteFile(path, bytes);
+  fs::resize_file(path, data_offset + static_cast<uint64_t>(n) * 12);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(data_offset + static_cast<uint64_t>(n - 1) * 12));
+    f.write(reinterpret_cast<const char*>(last), sizeof last);
+    ASSERT_TRUE(f.good());
+  }
+  auto ds = OpenFiles({path}, {FloatInput("x", {1, 3})}, 4);
+  EDGEFIT_ASSERT_OK(ds);
+  EXPECT_EQ(ds->total_size(), n);
+  ASSERT_EQ(ds->size(), 4);
+  EXPECT_EQ(ds->Describe(3), path + "[" + std::to_string(3 * n / 4) + "]");
+  auto all = OpenFiles({path}, {FloatInput("x", {1, 3})});
+  EDGEFIT_ASSERT_OK(all);
+  auto s = all->Get(n - 1);
+  EDGEFIT_ASSERT_OK(s);
+  EXPECT_EQ(Floats((*s)[0].tensor), (std::vector<float>{1.5f, -2.5f, 3.5f}));
+  auto zero = all->Get(n / 2);
+  EDGEFIT_ASSERT_OK(zero);
+  EXPECT_EQ(Floats((*zero)[0].tensor), (std::vector<float>{0, 0, 0}));
 }
 
 // ------------------------------------------------------------------------------ sources
