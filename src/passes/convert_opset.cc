@@ -10,8 +10,10 @@
 // is reported as unresolved (check then reports the opset finding). The result is verified
 // numerically like every other pass (fix's verification runs the original and the converted
 // model on the same inputs).
+#include "onnx/defs/schema.h"
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
+#include "onnx/version_converter/adapters/compatible.h"
 #include "onnx/version_converter/convert.h"
 #include "passes/pass_util.h"
 #include "passes/passes.h"
@@ -19,6 +21,54 @@
 
 namespace edgefit {
 namespace {
+
+// The lowest IR version a model at this default-domain opset must declare.
+int64_t MinIrVersion(int64_t opset) {
+  if (opset >= 21) return 10;
+  if (opset >= 19) return 9;
+  if (opset >= 14) return 8;
+  return 7;
+}
+
+// ONNX's converter, with read access to its adapter table.
+class AdapterTable : public onnx::version_conversion::DefaultVersionConverter {
+ public:
+  // True when ONNX registers a CompatibleAdapter for this op step: the newer version only adds
+  // types or attributes whose defaults keep the old behaviour, so the node stays as it is.
+  bool IsCompatibleStep(const std::string& op, int64_t from, int64_t to) const {
+    auto by_op = adapters.find(op);
+    if (by_op == adapters.end()) return false;
+    auto by_from = by_op->second.find(onnx::OpSetID(from).toString());
+    if (by_from == by_op->second.end()) return false;
+    auto adapter = by_from->second.find(onnx::OpSetID(to).toString());
+    return adapter != by_from->second.end() &&
+           dynamic_cast<const onnx::version_conversion::CompatibleAdapter*>(
+               adapter->second.get()) != nullptr;
+  }
+};
+
+// True when every version step of every node between the two opsets is one ONNX's converter
+// itself handles by leaving the node unchanged (a CompatibleAdapter), or BatchNormalization
+// 13 -> 14 with a single output (inference mode, which version 14 computes identically). Then
+// converting only changes the opset number and the IR version it requires; ONNX's converter,
+// which rebuilds the whole graph for every version step, takes 12.6 s on 10,000 nodes for it.
+bool OnlyCompatibleSteps(const Model& model, int64_t from, int64_t to) {
+  static const AdapterTable table;
+  for (const auto& n : model.graph->nodes()) {
+    if (n->HasSubgraphs()) return false;
+    if (!IsOnnxDomain(*n)) continue;
+    if (!onnx::OpSchemaRegistry::Schema(n->op_type(), static_cast<int>(from), "")) return false;
+    for (int64_t v = from; v < to; ++v) {
+      const auto* next = onnx::OpSchemaRegistry::Schema(n->op_type(), static_cast<int>(v + 1), "");
+      if (!next) return false;
+      if (next->since_version() != v + 1) continue;  // the op does not change at this step
+      if (table.IsCompatibleStep(n->op_type(), v, v + 1)) continue;
+      if (n->op_type() == "BatchNormalization" && v == 13 && n->num_outputs() == 1) continue;
+      return false;
+    }
+  }
+  return true;
+}
 
 class ConvertOpsetPass : public Pass {
  public:
@@ -33,6 +83,13 @@ class ConvertOpsetPass : public Pass {
     int64_t current = ctx.model.OpsetVersion("");
     if (target <= 0 || current < 0 || current == target) return result;
     if (done_.count(current) && done_[current] == target) return result;  // tried and failed
+    if (target > current && OnlyCompatibleSteps(ctx.model, current, target)) {
+      ctx.model.SetOpsetVersion("", target);
+      ctx.model.ir_version = std::max(ctx.model.ir_version, MinIrVersion(target));
+      result.Rewrote("opset " + std::to_string(current) + " -> " + std::to_string(target) +
+                     " (every op step is compatible: ONNX's converter would not change a node)");
+      return result;
+    }
     onnx::ModelProto mp;
     RETURN_IF_ERROR(ModelToProto(ctx.model, &mp));
     onnx::ModelProto converted;

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include <google/protobuf/arena.h>
+
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
@@ -150,7 +152,8 @@ StatusOr<FrozenShapes> InferFrozenShapes(const Model& model, const FrozenShapeOp
 
   // One export without large weights (inference reads only shapes, axes and scales) is enough
   // for ONNX's inference; an IR copy is made only if the executor has to run.
-  onnx::ModelProto proto;
+  google::protobuf::Arena arena;  // ~100k small messages for 10k nodes: freed at once
+  onnx::ModelProto& proto = *google::protobuf::Arena::CreateMessage<onnx::ModelProto>(&arena);
   ExportOptions export_options;
   export_options.omit_data_above_bytes = 1 << 16;
   RETURN_IF_ERROR(ModelToProto(model, &proto, export_options));

@@ -5,6 +5,8 @@
 #include <map>
 #include <sstream>
 
+#include <google/protobuf/arena.h>
+
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
@@ -123,29 +125,30 @@ void HideInvalidNodes(onnx::GraphProto* g, const std::map<std::string, int>& ops
 }  // namespace
 
 StatusOr<ShapeInferenceResult> InferShapes(Model& model, const ShapeInferenceOptions& options) {
-  onnx::ModelProto mp;
+  // The protobuf copies live on an arena: a 10,000-node graph is ~100k small messages, and
+  // freeing them one by one cost more than the inference itself.
+  google::protobuf::Arena arena;
   ExportOptions eo;
   // Shape inference reads only small tensors (shapes, axes, scales); skip large weights.
   eo.omit_data_above_bytes = 1 << 16;
-  RETURN_IF_ERROR(ModelToProto(model, &mp, eo));
+  auto* mp = google::protobuf::Arena::CreateMessage<onnx::ModelProto>(&arena);
+  RETURN_IF_ERROR(ModelToProto(model, mp, eo));
   ShapeInferenceResult result;
   std::map<std::string, int> opsets;
-  for (const auto& o : mp.opset_import()) {
+  for (const auto& o : mp->opset_import()) {
     int64_t v = std::clamp<int64_t>(o.version(), 0, INT32_MAX);
     opsets[o.domain() == "ai.onnx" ? "" : o.domain()] = static_cast<int>(v);
   }
   std::vector<std::string> invalid;
-  HideInvalidNodes(mp.mutable_graph(), opsets, &invalid);
+  HideInvalidNodes(mp->mutable_graph(), opsets, &invalid);
   if (!invalid.empty() && options.strict) return InvalidModel("shape inference: " + invalid[0]);
   result.warnings = invalid;
   // ONNX collects per-node errors but only reports them in error mode 1 (it throws them all,
   // one per line). So: run in mode 1; on failure, keep the errors as warnings (non-strict) and
-  // run again in mode 0 on a fresh copy, which skips the failing nodes and infers the rest.
-  onnx::ModelProto first = mp;
+  // run again in mode 0 on a fresh export, which skips the failing nodes and infers the rest.
   try {
     onnx::ShapeInferenceOptions so(/*check_type=*/false, /*error_mode=*/1, /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(first, onnx::OpSchemaRegistry::Instance(), so);
-    mp.Swap(&first);
+    onnx::shape_inference::InferShapes(*mp, onnx::OpSchemaRegistry::Instance(), so);
   } catch (const std::exception& e) {
     std::vector<std::string> errors;
     std::string line;
@@ -158,14 +161,18 @@ StatusOr<ShapeInferenceResult> InferShapes(Model& model, const ShapeInferenceOpt
       return InvalidModel("shape inference failed: " + msg);
     }
     result.warnings.insert(result.warnings.end(), errors.begin(), errors.end());
+    mp = google::protobuf::Arena::CreateMessage<onnx::ModelProto>(&arena);
+    RETURN_IF_ERROR(ModelToProto(model, mp, eo));
+    std::vector<std::string> ignored;
+    HideInvalidNodes(mp->mutable_graph(), opsets, &ignored);
     try {
       onnx::ShapeInferenceOptions so(/*check_type=*/false, /*error_mode=*/0, /*data_prop=*/true);
-      onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), so);
+      onnx::shape_inference::InferShapes(*mp, onnx::OpSchemaRegistry::Instance(), so);
     } catch (const std::exception&) {
       return result;  // nothing inferred; the errors are already listed
     }
   }
-  MergeGraph(mp.graph(), *model.graph, options, &result.values_updated);
+  MergeGraph(mp->graph(), *model.graph, options, &result.values_updated);
   return result;
 }
 
