@@ -49,5 +49,27 @@ TEST(ConvertOpsetTest, DoesNotFireAtTargetOpsetOrWithoutTarget) {
   EXPECT_FALSE(RunPass(m, "convert-opset").changed);  // no target, no --opset
 }
 
+// Relabelling is used only when ONNX's converter would leave every node unchanged.
+TEST(ConvertOpsetTest, CompatibleStepsOnlyChangeTheOpsetNumber) {
+  Model m = Frozen("mobilenet_like_op13.onnx");  // Conv, Clip, Add, ... at opset 13
+  PassOptions o;
+  o.target_opset = 17;
+  PassResult r = RunPass(m, "convert-opset", o);
+  ASSERT_TRUE(r.changed);
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_NE(r.notes[0].find("every op step is compatible"), std::string::npos) << r.notes[0];
+  EXPECT_EQ(m.OpsetVersion(""), 17);
+  EXPECT_GE(m.ir_version, 8);  // opset 17 needs IR version 8
+}
+
+TEST(ConvertOpsetTest, IncompatibleStepsUseOnnxsConverter) {
+  Model m = Frozen("rppg_dyn_op11.onnx");  // Squeeze axes move from attribute to input at 13
+  PassOptions o;
+  o.target_opset = 13;
+  PassResult r = RunPass(m, "convert-opset", o);
+  ASSERT_TRUE(r.changed);
+  EXPECT_NE(r.notes[0].find("ONNX version converter"), std::string::npos) << r.notes[0];
+}
+
 }  // namespace
 }  // namespace edgefit
