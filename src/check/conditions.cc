@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "check/context.h"
+#include "check/op_roles.h"
 
 namespace edgefit {
 namespace {
@@ -396,7 +397,13 @@ ConditionOutcome InputCondition(const CheckContext& ctx, const Node& node, const
     return out;
   }
   if (c.constant) {
+    // A DequantizeLinear of constants is a constant too: that is how QDQ models store weights.
     bool constant = ctx.IsFoldable(v);
+    if (const Node* dq = DequantizeProducer(v); !constant && dq) {
+      constant = true;
+      for (const Value* in : dq->inputs())
+        if (in && !ctx.IsFoldable(in)) constant = false;
+    }
     Combine(&out, {constant == *c.constant ? Tri::kHolds : Tri::kFails,
                    name + " '" + v->name() + "' is " + (constant ? "constant" : "computed")});
   }

@@ -19,32 +19,6 @@ bool IsImplemented(const std::string& id) {
 
 // Writes the executor's actual shapes into every main-graph value and records them as
 // value_info, so vendor parsers see a static shape on every tensor.
-void RecordShapes(Model& model, std::vector<std::string>* warnings) {
-  ShapeInferenceOptions so;
-  so.record_value_info = true;
-  auto inferred = InferShapes(model, so);
-  if (!inferred.ok()) warnings->push_back(inferred.status().message());
-  auto concrete = RecordConcreteShapes(model);
-  if (!concrete.ok()) {
-    warnings->push_back("shapes could not be completed by running the model: " +
-                        concrete.status().message());
-    return;
-  }
-  Graph& g = *model.graph;
-  for (Value* v : g.AllValues()) {
-    auto it = concrete->find(v->name());
-    if (it == concrete->end() || v->has_initializer()) continue;
-    auto declared = v->type().StaticShape();
-    if (!declared || *declared != it->second.shape || v->type().elem_type != it->second.dtype) {
-      std::string denotation = v->type().denotation;
-      v->type() = TypeInfo::Tensor(it->second.dtype, it->second.shape);
-      v->type().denotation = denotation;
-    }
-    // Every intermediate gets a value_info record with its static shape.
-    if (!v->is_graph_input() && !v->is_graph_output() && v->producer()) g.AddValueInfo(v);
-  }
-}
-
 std::string ReasonFor(const Finding& f, const std::set<std::string>& ran,
                       const std::vector<SkippedPass>& skipped,
                       const std::vector<std::string>& unresolved) {
@@ -103,7 +77,7 @@ StatusOr<FixReport> FixModel(Model& model, const Model& original, const TargetPr
           report.unresolved.end())
         report.unresolved.push_back(u);
   }
-  RecordShapes(model, &report.pipeline.warnings);
+  RecordStaticShapes(model, &report.pipeline.warnings);
   RETURN_IF_ERROR(
       model.graph->Verify().WithContext("the fixed model is invalid (a bug in edgefit)"));
 

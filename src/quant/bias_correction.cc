@@ -104,7 +104,8 @@ StatusOr<int> CorrectBiases(const Model& float_model, Model& quantized,
       continue;
     Tensor* qb = dq->input(0)->mutable_initializer();
     const Tensor& scales = *dq->input(1)->initializer();
-    if (qb->dtype() != DataType::kInt32 || qb->numel() != static_cast<int64_t>(fm->second.sum.size()) ||
+    if (qb->dtype() != DataType::kInt32 ||
+        qb->numel() != static_cast<int64_t>(fm->second.sum.size()) ||
         qm->second.sum.size() != fm->second.sum.size())
       continue;
     if (FindNode(g, name) == nullptr) continue;
@@ -113,11 +114,12 @@ StatusOr<int> CorrectBiases(const Model& float_model, Model& quantized,
     bool changed = false;
     for (int64_t c = 0; c < updated.numel(); ++c) {
       const float s = scales.numel() == 1 ? scales.data<float>()[0] : scales.data<float>()[c];
-      const double delta = fm->second.Mean(static_cast<size_t>(c)) - qm->second.Mean(static_cast<size_t>(c));
+      const double delta =
+          fm->second.Mean(static_cast<size_t>(c)) - qm->second.Mean(static_cast<size_t>(c));
       const double value = static_cast<double>(b[c]) + delta / static_cast<double>(s);
-      const double clamped = std::max<double>(std::numeric_limits<int32_t>::min(),
-                                              std::min<double>(std::numeric_limits<int32_t>::max(),
-                                                               std::nearbyint(value)));
+      const double clamped = std::max<double>(
+          std::numeric_limits<int32_t>::min(),
+          std::min<double>(std::numeric_limits<int32_t>::max(), std::nearbyint(value)));
       if (static_cast<int32_t>(clamped) != b[c]) changed = true;
       b[c] = static_cast<int32_t>(clamped);
     }

@@ -13,9 +13,9 @@ namespace {
 // the input's scale and zero point, so no requantization happens on the NPU.
 bool IsScalePreservingOp(const Node& n) {
   static const std::set<std::string> kOps = {
-      "MaxPool", "GlobalMaxPool", "Reshape", "Transpose", "Flatten", "Squeeze",
-      "Unsqueeze", "Slice", "Split", "Gather", "DepthToSpace", "SpaceToDepth",
-      "Identity", "Concat", "Pad", "Resize", "Upsample"};
+      "MaxPool",   "GlobalMaxPool", "Reshape", "Transpose", "Flatten",      "Squeeze",
+      "Unsqueeze", "Slice",         "Split",   "Gather",    "DepthToSpace", "SpaceToDepth",
+      "Identity",  "Concat",        "Pad",     "Resize",    "Upsample"};
   if (!kOps.count(n.op_type())) return false;
   if ((n.op_type() == "Resize" || n.op_type() == "Upsample") &&
       n.GetString("mode", "nearest") != "nearest")
@@ -27,9 +27,11 @@ bool IsScalePreservingOp(const Node& n) {
 // Ops computed in integer with their own output scale.
 bool IsActivationOp(const Node& n) {
   static const std::set<std::string> kOps = {
-      "Add", "Sub", "Mul", "AveragePool", "GlobalAveragePool", "Sigmoid", "Tanh",
-      "HardSigmoid", "HardSwish", "LeakyRelu", "Relu", "Clip", "Softmax", "PRelu",
-      "ReduceMean", "Resize", "Upsample", "MatMul", "Mean", "Sum", "Max", "Min"};
+      "Add",     "Sub",      "Mul",         "AveragePool", "GlobalAveragePool",
+      "Sigmoid", "Tanh",     "HardSigmoid", "HardSwish",   "LeakyRelu",
+      "Relu",    "Clip",     "Softmax",     "PRelu",       "ReduceMean",
+      "Resize",  "Upsample", "MatMul",      "Mean",        "Sum",
+      "Max",     "Min"};
   return kOps.count(n.op_type()) > 0;
 }
 
@@ -119,6 +121,7 @@ StatusOr<QuantPlan> PlanQuantization(Model& model, const TargetProfile* profile,
     bool has_float_data = false;
     for (const Value* o : n.outputs()) has_float_data |= IsFloat(o);
     if (!has_float_data) continue;  // shape arithmetic, integer ops: nothing to quantize
+    if (n.op_type() == "Constant" && IsOnnxDomain(n)) continue;  // a constant, not an op to run
     auto keep_float = [&](std::string reason) {
       plan.kept_float.push_back({n.name(), n.op_type(), std::move(reason)});
     };
@@ -215,7 +218,8 @@ StatusOr<QuantPlan> PlanQuantization(Model& model, const TargetProfile* profile,
       w.weight_input = 1;
       if (node->op_type() != "MatMul" && node->input(2) && IsFloatConstant(node->input(2)))
         w.bias_input = 2;
-      w.channel_axis = options.per_channel ? ChannelAxis(*node, *ConstantValue(node->input(1))) : -1;
+      w.channel_axis =
+          options.per_channel ? ChannelAxis(*node, *ConstantValue(node->input(1))) : -1;
       plan.weights.push_back(w);
     }
     if (role != QuantRole::kScalePreserving) continue;

@@ -21,8 +21,8 @@
 namespace edgefit {
 
 enum class QuantRole {
-  kWeighted,       // Conv, ConvTranspose, Gemm, MatMul with a constant weight: int8 weights
-  kActivation,     // quantized inputs and output with their own output scale (Add, Sigmoid...)
+  kWeighted,         // Conv, ConvTranspose, Gemm, MatMul with a constant weight: int8 weights
+  kActivation,       // quantized inputs and output with their own output scale (Add, Sigmoid...)
   kScalePreserving,  // output keeps the input's scale (MaxPool, Reshape, Transpose, ...)
   kFusedActivation,  // Relu/Clip merged into the weighted op before it
 };
@@ -30,7 +30,7 @@ enum class QuantRole {
 struct PlannedWeight {
   Node* node = nullptr;
   int weight_input = 1;
-  int bias_input = -1;  // -1: no bias
+  int bias_input = -1;    // -1: no bias
   int channel_axis = -1;  // -1: per-tensor
 };
 

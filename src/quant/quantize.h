@@ -27,7 +27,7 @@ struct QuantizeOptions {
   ObserverOptions calibration;  // method and its parameters
   // Scheme overrides; unset = the target profile's scheme (or int8 per-channel symmetric
   // weights and int8 asymmetric activations without a target).
-  std::optional<bool> per_channel;        // --per-tensor sets false
+  std::optional<bool> per_channel;           // --per-tensor sets false
   std::optional<DataType> activation_dtype;  // kInt8 or kUint8
   std::optional<bool> activation_symmetric;
   bool int8_io = false;  // graph inputs/outputs become int8 (no float Q/DQ at the edges)
@@ -44,9 +44,9 @@ struct QuantizedTensorInfo {
   std::string name;
   std::string kind;  // "activation", "weight", "bias", "constant"
   std::string dtype;
-  float scale = 0;       // per-tensor scale (first channel's for per-channel weights)
+  float scale = 0;  // per-tensor scale (first channel's for per-channel weights)
   int32_t zero_point = 0;
-  int channels = 1;      // number of scales
+  int channels = 1;        // number of scales
   float min = 0, max = 0;  // the calibrated (or weight) range
 };
 

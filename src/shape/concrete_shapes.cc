@@ -1,13 +1,14 @@
 #include "shape/concrete_shapes.h"
 
-#include <filesystem>
-
 #include <google/protobuf/arena.h>
+
+#include <filesystem>
 
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 #include "runtime/session.h"
+#include "shape/shape_inference.h"
 
 namespace edgefit {
 namespace {
@@ -242,6 +243,32 @@ StatusOr<FrozenShapes> InferFrozenShapes(const Model& model, const FrozenShapeOp
   }
   collect_incomplete();
   return result;
+}
+
+void RecordStaticShapes(Model& model, std::vector<std::string>* warnings) {
+  ShapeInferenceOptions so;
+  so.record_value_info = true;
+  auto inferred = InferShapes(model, so);
+  if (!inferred.ok()) warnings->push_back(inferred.status().message());
+  auto concrete = RecordConcreteShapes(model);
+  if (!concrete.ok()) {
+    warnings->push_back("shapes could not be completed by running the model: " +
+                        concrete.status().message());
+    return;
+  }
+  Graph& g = *model.graph;
+  for (Value* v : g.AllValues()) {
+    auto it = concrete->find(v->name());
+    if (it == concrete->end() || v->has_initializer()) continue;
+    auto declared = v->type().StaticShape();
+    if (!declared || *declared != it->second.shape || v->type().elem_type != it->second.dtype) {
+      std::string denotation = v->type().denotation;
+      v->type() = TypeInfo::Tensor(it->second.dtype, it->second.shape);
+      v->type().denotation = denotation;
+    }
+    // Every intermediate gets a value_info record with its static shape.
+    if (!v->is_graph_input() && !v->is_graph_output() && v->producer()) g.AddValueInfo(v);
+  }
 }
 
 }  // namespace edgefit

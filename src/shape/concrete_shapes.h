@@ -70,6 +70,11 @@ struct FrozenShapes {
 StatusOr<FrozenShapes> InferFrozenShapes(const Model& model,
                                          const FrozenShapeOptions& options = {});
 
+// Gives every value of the main graph its dtype and static shape: ONNX inference, completed by
+// one executor run on zero-filled inputs; every intermediate gets a value_info record. Problems
+// (inference errors, the executor cannot run) are appended to `warnings`, never fatal.
+void RecordStaticShapes(Model& model, std::vector<std::string>* warnings);
+
 // A deep copy of a model (through its protobuf form; subgraphs included).
 StatusOr<Model> CopyModel(const Model& model);
 

@@ -1,11 +1,11 @@
 #include "shape/shape_inference.h"
 
+#include <google/protobuf/arena.h>
+
 #include <algorithm>
 #include <climits>
 #include <map>
 #include <sstream>
-
-#include <google/protobuf/arena.h>
 
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"

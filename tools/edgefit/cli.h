@@ -36,5 +36,6 @@ void AddCheckCommand(CLI::App& app, int* exit_code);
 void AddTargetsCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddFixCommand(CLI::App& app, int* exit_code);
+void AddQuantizeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edgefit::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       AddTargetsCommand,
       AddRunCommand,
       AddFixCommand,
+      AddQuantizeCommand,
   };
   for (const auto& add : commands) add(app, &exit_code);
   try {

@@ -1,0 +1,203 @@
+// edgefit quantize MODEL -o OUT --calib DATA [--target T] [--calibrate M] [--per-tensor]
+//   [--int8-io] [--exclude ...] [--cle|--no-cle] [--bias-correction|--no-bias-correction] [--json]
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "cli.h"
+#include "data/dataset.h"
+#include "onnx/model_io.h"
+#include "quant/quantize.h"
+
+namespace edgefit::cli {
+namespace {
+
+constexpr const char* kDataPrefix = "calibration data: ";
+
+std::vector<std::string> SplitList(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const std::string& item : items) {
+    std::stringstream ss(item);
+    for (std::string s; std::getline(ss, s, ',');)
+      if (!s.empty()) out.push_back(s);
+  }
+  return out;
+}
+
+// "\rcalibrate [#########.........] 120/200" on a terminal; nothing otherwise.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  ~ProgressBar() { Finish(); }
+  void Update(const std::string& stage, int64_t done, int64_t total) {
+    if (!enabled_ || total <= 0) return;
+    if (stage != stage_) Finish();
+    stage_ = stage;
+    const int width = 30;
+    const int filled = static_cast<int>(width * done / total);
+    std::fprintf(stderr, "\r%-16s [%s%s] %lld/%lld", stage.c_str(),
+                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total));
+    open_ = true;
+  }
+  void Finish() {
+    if (open_) std::fputc('\n', stderr);
+    open_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool open_ = false;
+  std::string stage_;
+};
+
+}  // namespace
+
+void AddQuantizeCommand(CLI::App& app, int* exit_code) {
+  struct Options {
+    std::string model, output, target, method = "minmax", preprocess, activations;
+    std::vector<std::string> calib, exclude;
+    int64_t calib_count = 0;
+    uint64_t seed = 0;
+    double percentile = 99.999;
+    bool per_tensor = false, int8_io = false, symmetric_activations = false, json = false;
+    bool cle = false, no_cle = false, bias_correction = false, no_bias_correction = false;
+    bool force = false;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "quantize", "INT8 post-training quantization to a QDQ ONNX model, calibrated on your data");
+  cmd->add_option("model", o->model, "Float ONNX model file (static input shapes)")->required();
+  cmd->add_option("-o,--output", o->output, "Output QDQ model file")->required();
+  cmd->add_option("--calib", o->calib,
+                  "Calibration data: .npy/.npz files, image files or folders, NAME=PATH to bind "
+                  "an input, or 'random' (repeatable; docs/data.md)")
+      ->required();
+  cmd->add_option("--calib-count", o->calib_count,
+                  "Use N samples, evenly spread over the data (random: N samples; default 16)");
+  cmd->add_option("--preprocess", o->preprocess,
+                  "Image preprocessing: a JSON file or inline JSON, e.g. "
+                  "'{\"layout\":\"NCHW\",\"color\":\"RGB\",\"scale\":0.00392}'");
+  cmd->add_option("--seed", o->seed, "Seed for --calib random")->default_val(0);
+  cmd->add_option("-t,--target", o->target,
+                  "Target id (edgefit targets) or profile JSON: scheme defaults, placement, check");
+  cmd->add_option("--calibrate", o->method, "Range method: minmax, percentile, entropy or mse")
+      ->default_val("minmax");
+  cmd->add_option("--percentile", o->percentile, "Percentile for --calibrate percentile")
+      ->default_val(99.999);
+  cmd->add_flag("--per-tensor", o->per_tensor,
+                "One weight scale per tensor (default: per channel)");
+  cmd->add_option("--activations", o->activations, "Activation type: int8 or uint8");
+  cmd->add_flag("--symmetric-activations", o->symmetric_activations,
+                "Symmetric activation ranges (zero point 0)");
+  cmd->add_flag("--int8-io", o->int8_io, "Make graph inputs and outputs int8 (no float edges)");
+  cmd->add_option("--exclude", o->exclude, "Keep these node names or op types float (comma list)");
+  cmd->add_flag("--cle", o->cle, "Cross-layer equalization (default: on for per-tensor weights)");
+  cmd->add_flag("--no-cle", o->no_cle, "No cross-layer equalization");
+  cmd->add_flag("--bias-correction", o->bias_correction,
+                "Empirical bias correction (default: on for per-tensor weights)");
+  cmd->add_flag("--no-bias-correction", o->no_bias_correction, "No bias correction");
+  cmd->add_option("--threads", o->threads, "Executor threads (0: all cores)")->default_val(0);
+  cmd->add_flag("--force", o->force, "Write the output even when the target check has violations");
+  cmd->add_flag("--json", o->json, "Print the report as JSON (schema edgefit-quantize/1)");
+  cmd->callback([o, exit_code] {
+    auto fail = [&](const Status& st) { *exit_code = ReportError("quantize", st); };
+    auto fail_data = [&](const Status& st) {
+      ReportError("quantize", Status(st.code(), kDataPrefix + st.message()));
+      *exit_code = kExitInvalidData;
+    };
+    QuantizeOptions qo;
+    auto method = ParseCalibrationMethod(o->method);
+    if (!method.ok()) return fail(method.status());
+    qo.calibration.method = *method;
+    qo.calibration.percentile = o->percentile;
+    if (o->per_tensor) qo.per_channel = false;
+    if (!o->activations.empty()) {
+      if (o->activations == "int8")
+        qo.activation_dtype = DataType::kInt8;
+      else if (o->activations == "uint8")
+        qo.activation_dtype = DataType::kUint8;
+      else
+        return fail(
+            InvalidArgument("--activations must be int8 or uint8, got '" + o->activations + "'"));
+    }
+    if (o->symmetric_activations) qo.activation_symmetric = true;
+    if (o->cle && o->no_cle) return fail(InvalidArgument("--cle and --no-cle contradict"));
+    if (o->bias_correction && o->no_bias_correction)
+      return fail(InvalidArgument("--bias-correction and --no-bias-correction contradict"));
+    if (o->cle) qo.cle = true;
+    if (o->no_cle) qo.cle = false;
+    if (o->bias_correction) qo.bias_correction = true;
+    if (o->no_bias_correction) qo.bias_correction = false;
+    qo.int8_io = o->int8_io;
+    qo.exclude = SplitList(o->exclude);
+    qo.num_threads = o->threads;
+
+    std::optional<TargetProfile> profile;
+    if (!o->target.empty()) {
+      auto p = LoadTargetProfile(o->target);
+      if (!p.ok()) return fail(p.status());
+      profile = std::move(p).value();
+    }
+    auto loaded = LoadModel(o->model);
+    if (!loaded.ok()) return fail(loaded.status());
+    Model& model = *loaded;
+
+    DatasetOptions data;
+    if (o->calib.size() == 1 && o->calib[0] == "random") {
+      data.random = true;
+      data.random_count = o->calib_count > 0 ? o->calib_count : 16;
+      data.seed = o->seed;
+    } else {
+      data.sources = o->calib;
+      data.max_samples = o->calib_count;
+    }
+    if (!o->preprocess.empty()) {
+      auto pre = o->preprocess.front() == '{' ? ParseImagePreprocess(o->preprocess, "--preprocess")
+                                              : LoadImagePreprocess(o->preprocess);
+      if (!pre.ok()) return fail_data(pre.status());
+      data.image = *pre;
+    }
+    auto specs = InputSpecsOf(model);
+    if (!specs.ok()) return fail(specs.status());
+    auto dataset = Dataset::Open(data, *specs);
+    if (!dataset.ok()) return fail_data(dataset.status());
+
+    ProgressBar bar(!o->json && isatty(fileno(stderr)));
+    qo.progress = [&bar](const std::string& stage, int64_t done, int64_t total) {
+      bar.Update(stage, done, total);
+    };
+    auto report = QuantizeModel(model, profile ? &*profile : nullptr, *dataset, qo);
+    bar.Finish();
+    if (!report.ok()) {
+      if (report.status().message().rfind(kDataPrefix, 0) == 0) {
+        ReportError("quantize", report.status());
+        *exit_code = kExitInvalidData;
+        return;
+      }
+      return fail(report.status());
+    }
+    if (o->json)
+      std::cout << FormatQuantizeJson(*report) << "\n";
+    else
+      std::cout << FormatQuantizeText(*report);
+    const int violations = report->check ? report->check->Count(Severity::kViolation) : 0;
+    if (violations > 0 && !o->force) {
+      std::cerr << "edgefit quantize: the quantized model has " << violations
+                << " violation(s) for target '" << report->check->target
+                << "' (run edgefit check on the fixed float model first); no output written "
+                   "(use --force to write anyway)\n";
+      *exit_code = kExitFindings;
+      return;
+    }
+    Status st = SaveModel(model, o->output);
+    if (!st.ok()) return fail(st);
+    if (!o->json) std::cout << "wrote " << o->output << "\n";
+    *exit_code = violations > 0 ? kExitFindings : kExitOk;
+  });
+}
+
+}  // namespace edgefit::cli
