@@ -478,12 +478,6 @@ StatusOr<QuantizeReport> QuantizeModel(Model& model, const TargetProfile* profil
                               gp.range.max});
     writer.QuantizeActivation(v, gp, edge);
   }
-  for (auto& [name, site] : bias_sites) {
-    Node* n = nullptr;
-    for (const auto& up : g.nodes())
-      if (up->name() == name) n = up.get();
-    if (n && n->output(0)) site.output = n->output(0)->name();
-  }
   RETURN_IF_ERROR(g.TopologicalSort());
   RETURN_IF_ERROR(g.Verify());
   if (Status st = RunOnnxChecker(model); !st.ok()) {

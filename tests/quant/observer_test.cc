@@ -436,3 +436,27 @@ TEST(ObserverTest, HistogramMethodsStayInsideTheData) {
 
 }  // namespace
 }  // namespace edgefit
+
+namespace edgefit {
+namespace {
+
+// Image-like data: half the pixels 0, the rest on 16 levels k/16 in (0, 1]. The KL search alone
+// picks t ~ 1/16 here (clipping almost all non-zero pixels, measured on the digits fixture);
+// the guard keeps the clipped fraction at or below 0.1%.
+TEST(EntropyGuardTest, SparseFewLevelDataIsNotClippedAway) {
+  ObserverOptions o;
+  o.method = CalibrationMethod::kEntropy;
+  auto obs = MakeRangeObserver(o);
+  std::vector<float> pixels;
+  for (int i = 0; i < 64 * 200; ++i) pixels.push_back(i % 2 ? 0.0f : ((i / 2) % 16 + 1) / 16.0f);
+  obs->Observe(pixels.data(), static_cast<int64_t>(pixels.size()));
+  FloatRange r = obs->Range(/*symmetric=*/false);
+  EXPECT_FLOAT_EQ(r.min, 0.0f);
+  int64_t clipped = 0;
+  const float half_step = (r.max - r.min) / 255.0f / 2.0f;  // closer than this is not clipped
+  for (float p : pixels) clipped += p > r.max + half_step;
+  EXPECT_LE(clipped, static_cast<int64_t>(pixels.size() / 1000)) << "t = " << r.max;
+}
+
+}  // namespace
+}  // namespace edgefit

@@ -2,7 +2,8 @@
 # End-to-end `edgefit quantize` on the trained fixtures (tests/fixtures/quant): the INT8 QDQ
 # model passes `check --target stm32n6`, loads and runs in ONNX Runtime, and ONNX Runtime and
 # edgefit's executor agree on it within one quantization step of the output (the scale of the
-# output's DequantizeLinear). Also: bad calibration data gets exit code 8 and no output.
+# output's DequantizeLinear). Also: bad calibration data (empty folder, wrong shape, NaN) gets
+# exit code 8 and no output, and calibration's peak RSS does not grow from 10 to 200 samples.
 #   quantize_e2e.sh EDGEFIT SOURCE_DIR
 set -euo pipefail
 edgefit="$1"
@@ -54,7 +55,9 @@ run_case digits_cnn logits --calibrate mse
 
 echo "== bad calibration data"
 mkdir -p "$work/empty"
-for args in "--calib $work/empty" "--calib $fx/rppg_reg.calib.npy"; do
+node -e "const npy=require('$src/tools/ort/npy.js'); const d=new Float32Array(64); d[5]=NaN;
+  npy.writeNpy('$work/nan.npy','float32',[1,1,8,8],d)"
+for args in "--calib $work/empty" "--calib $fx/rppg_reg.calib.npy" "--calib $work/nan.npy"; do
   set +e
   # shellcheck disable=SC2086
   "$edgefit" quantize "$fx/digits_cnn.onnx" -o "$work/bad.onnx" $args > "$work/bad.log" 2>&1
@@ -66,6 +69,30 @@ for args in "--calib $work/empty" "--calib $fx/rppg_reg.calib.npy"; do
     echo "  exit 8: $(head -1 "$work/bad.log" | cut -c1-150)"
   fi
 done
+
+echo "== calibration memory does not grow with the number of samples"
+rss() {  # quantize args... -> peak RSS in KB
+  /usr/bin/time -f "%M" "$edgefit" quantize "$@" -o "$work/mem.onnx" > /dev/null 2> "$work/time.txt" \
+    || { cat "$work/time.txt"; echo 0; return; }
+  tail -1 "$work/time.txt"
+}
+for method in minmax entropy; do
+  small=$(rss "$src/tests/fixtures/rppg_clean_op14.onnx" --calib random --calib-count 10 --calibrate $method)
+  large=$(rss "$src/tests/fixtures/rppg_clean_op14.onnx" --calib random --calib-count 200 --calibrate $method)
+  # Allowed: 10% + 4 MB of allocator noise.
+  if [ "$small" -eq 0 ] || [ "$large" -gt $(( small * 11 / 10 + 4096 )) ]; then
+    echo "FAIL: $method: peak RSS $small KB with 10 samples, $large KB with 200"; fail=1
+  else
+    echo "  $method: peak RSS $small KB with 10 samples, $large KB with 200"
+  fi
+done
+files_small=$(rss "$fx/digits_cnn.onnx" --calib "$fx/digits_cnn.calib.npy" --calib-count 10 --calibrate entropy)
+files_large=$(rss "$fx/digits_cnn.onnx" --calib "$fx/digits_cnn.calib.npy" --calibrate entropy)
+if [ "$files_small" -eq 0 ] || [ "$files_large" -gt $(( files_small * 11 / 10 + 4096 )) ]; then
+  echo "FAIL: files: peak RSS $files_small KB with 10 samples, $files_large KB with 200"; fail=1
+else
+  echo "  .npy file, entropy: peak RSS $files_small KB with 10 samples, $files_large KB with 200"
+fi
 
 if [ $fail -eq 0 ]; then echo "quantize end-to-end: all cases passed"; fi
 exit $fail

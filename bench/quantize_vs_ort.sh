@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Benchmark: `edgefit quantize` over N calibration samples vs N plain inferences of the same
+# float model in ONNX Runtime (session creation + N runs, onnxruntime-node, default session
+# optimizations), same machine, same thread count, same run; and edgefit's peak RSS against N.
+# edgefit's time includes everything the command does: load, prepare (BN folding, shapes),
+# N calibration runs with an observer per quantized tensor, the QDQ rewrite, ONNX's checker,
+# check --target and the save.
+#   bench/quantize_vs_ort.sh [THREADS=1] [SAMPLES="50 200"]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+threads="${1:-1}"
+samples="${2:-50 200}"
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEFIT_BUILD_BENCH=ON \
+  -DEDGEFIT_BUILD_TESTS=OFF >/dev/null
+cmake --build build-bench -j "$(nproc)" --target edgefit make_zoo_models >/dev/null
+tools/ort/setup.sh >/dev/null
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+build-bench/bench/make_zoo_models "$work" >/dev/null
+ef=build-bench/tools/edgefit/edgefit
+printf "| model | method | N | edgefit quantize s | ORT N inferences s | ratio | edgefit peak RSS MB |\n"
+printf "|---|---|---:|---:|---:|---:|---:|\n"
+for model in tests/fixtures/rppg_clean_op14.onnx "$work/mobilenet_v2.onnx"; do
+  name=$(basename "$model" .onnx)
+  for n in $samples; do
+    ort=$(node tools/ort/ort_bench.js "$model" --threads "$threads" --warmup 0 --iters "$n" |
+      node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const r=JSON.parse(s);
+        console.log(((r.load_ms+r.mean_ms*r.iters)/1000).toFixed(3))})")
+    for method in minmax entropy; do
+      rm -f "$work/q.onnx"
+      out=$( { /usr/bin/time -f "%e %M" "$ef" quantize "$model" -o "$work/q.onnx" --calib random \
+        --calib-count "$n" --calibrate "$method" --threads "$threads" >/dev/null; } 2>&1 | tail -1)
+      t=${out% *}
+      kb=${out#* }
+      printf "| %s | %s | %d | %.2f | %.2f | %.2fx | %.0f |\n" "$name" "$method" "$n" "$t" "$ort" \
+        "$(awk "BEGIN{print $t/$ort}")" "$(awk "BEGIN{print $kb/1024}")"
+    done
+  done
+done
