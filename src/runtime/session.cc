@@ -95,13 +95,13 @@ struct Session::Impl {
   std::unordered_map<const Value*, int> index;
   std::vector<Tensor> constants;  // per value: initializer (shared, not copied), else empty
   std::vector<bool> is_graph_output;
-  std::vector<int> last_use;      // step index of the last read, -1 if never read
+  std::vector<int> last_use;  // step index of the last read, -1 if never read
   std::vector<Step> steps;
   std::vector<const Value*> inputs, outputs;
 
   // Memory plan. alloc_bytes/buffer_root are recorded on every run.
   std::vector<size_t> alloc_bytes;
-  std::vector<int> buffer_root;    // value that allocated the bytes this value uses; -1 external
+  std::vector<int> buffer_root;      // value that allocated the bytes this value uses; -1 external
   std::vector<int64_t> plan_offset;  // per allocating value: arena offset, -1 = heap
   std::vector<size_t> plan_size;
   bool planned = false;
@@ -132,7 +132,8 @@ class RunContext final : public KernelContext {
   }
 
   StatusOr<Tensor*> Output(size_t i, DataType dtype, const Shape& shape) override {
-    if (i >= step_.outputs.size()) return Error("output index " + std::to_string(i) + " out of range");
+    if (i >= step_.outputs.size())
+      return Error("output index " + std::to_string(i) + " out of range");
     int v = step_.outputs[i];
     if (v < 0) {
       // Unwanted optional output: give the kernel a place to write anyway.
@@ -154,7 +155,8 @@ class RunContext final : public KernelContext {
     s_.buffer_root[v] = v;
     if (s_.planned && dtype != DataType::kString && s_.plan_offset[v] >= 0 &&
         s_.plan_size[v] >= bytes) {
-      slots_[v] = Tensor::Wrap(dtype, shape, static_cast<uint8_t*>(s_.arena.data) + s_.plan_offset[v]);
+      slots_[v] =
+          Tensor::Wrap(dtype, shape, static_cast<uint8_t*>(s_.arena.data) + s_.plan_offset[v]);
       return &slots_[v];
     }
     if (s_.planned && !s_.is_graph_output[v]) s_.replan = true;
@@ -214,7 +216,9 @@ class RunContext final : public KernelContext {
   }
 
  private:
-  size_t Limit() const { return s_.options.max_memory_bytes ? s_.options.max_memory_bytes : SIZE_MAX; }
+  size_t Limit() const {
+    return s_.options.max_memory_bytes ? s_.options.max_memory_bytes : SIZE_MAX;
+  }
   Session::Impl& s_;
   const Step& step_;
   std::vector<Tensor>& slots_;
@@ -324,6 +328,7 @@ int Session::num_threads() const { return impl_->threads; }
 
 StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
                                                    const SessionOptions& options) {
+  blas::Init();  // OpenBLAS single-threaded, with this CPU's kernels
   auto impl = std::make_unique<Impl>();
   Impl& s = *impl;
   s.model = &model;
@@ -380,13 +385,15 @@ StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
     int64_t opset = model.OpsetVersion(n->domain());
     step.description = n->Describe() + " (opset " + std::to_string(opset) + ")";
     if (opset < 0)
-      return Unsupported(step.description + ": the model does not import domain '" +
-                         n->domain() + "'");
+      return Unsupported(step.description + ": the model does not import domain '" + n->domain() +
+                         "'");
     if (n->HasSubgraphs())
-      return Unsupported(step.description + ": ops with subgraphs are not supported by the executor");
+      return Unsupported(step.description +
+                         ": ops with subgraphs are not supported by the executor");
     const KernelDef* def = registry.Find(n->domain(), n->op_type(), opset);
     if (!def)
-      return Unsupported(step.description + ": no kernel for this op at this opset (see docs/ops.md)");
+      return Unsupported(step.description +
+                         ": no kernel for this op at this opset (see docs/ops.md)");
     KernelInit init{*n, opset, {}, {}, n->num_outputs()};
     for (const Value* v : n->inputs()) {
       init.input_types.push_back(v ? &v->type() : nullptr);
@@ -450,7 +457,8 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
     if (!value || !value->is_graph_input() || it == s.index.end()) {
       std::string names;
       for (const Value* v : s.inputs) names += (names.empty() ? "" : ", ") + v->name();
-      return InvalidArgument("'" + in.name + "' is not an input of the model (inputs: " + names + ")");
+      return InvalidArgument("'" + in.name + "' is not an input of the model (inputs: " + names +
+                             ")");
     }
     int v = it->second;
     if (given[v]) return InvalidArgument("input '" + in.name + "' is given twice");
@@ -478,7 +486,6 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
 
   std::fill(s.alloc_bytes.begin(), s.alloc_bytes.end(), 0);
   std::fill(s.buffer_root.begin(), s.buffer_root.end(), -1);
-  blas::SetThreads(s.threads);
   for (size_t i = 0; i < s.steps.size(); ++i) {
     const Step& step = s.steps[i];
     RunContext ctx(s, step, slots, static_cast<int>(i));

@@ -272,9 +272,10 @@ Im2ColGeometry MakeIm2ColGeometry(const Geometry& g) {
 // The KH * KW column-matrix rows of one input channel plane `src`, output positions
 // [s0, s0 + count): the plane is copied into the zero-padded `pad` first, so the row copies need
 // no bounds checks.
-EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE
-void Im2ColChannel2D(const float* __restrict src, const Im2ColGeometry& g, int64_t s0,
-                     int64_t count, float* __restrict dst, float* __restrict pad) {
+EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE void Im2ColChannel2D(const float* __restrict src,
+                                                             const Im2ColGeometry& g, int64_t s0,
+                                                             int64_t count, float* __restrict dst,
+                                                             float* __restrict pad) {
   for (int64_t r = 0; r < g.rows; ++r) {
     float* row = pad + r * g.wp;
     const int64_t ih = r - g.PH;
@@ -457,9 +458,11 @@ int64_t DepthwisePadWidth(const DepthwiseGeometry& g) {
 // One output plane: y = bias + sum over taps of w[tap] * x shifted. `pad` is a zeroed buffer of
 // DepthwisePadRows x DepthwisePadWidth floats reused across planes: the input plane x is copied
 // into its interior (the border stays zero); x = nullptr when pad already holds it.
-EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE
-void DepthwisePlane(const float* __restrict x, const float* __restrict w, float bias,
-                    float* __restrict y, const DepthwiseGeometry& g, float* __restrict pad) {
+EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE void DepthwisePlane(const float* __restrict x,
+                                                            const float* __restrict w, float bias,
+                                                            float* __restrict y,
+                                                            const DepthwiseGeometry& g,
+                                                            float* __restrict pad) {
   const int64_t wp = DepthwisePadWidth(g);
   if (x) {
     // Padded column c holds input column c - PW; rows likewise with PH.
@@ -670,7 +673,6 @@ class ConvKernel : public Kernel {
       if (pointwise) return nullptr;
       return static_cast<float*>(ctx.Scratch(static_cast<size_t>(floats) * sizeof(float)));
     };
-    BlasSingleThreaded one_pool(ctx);
     const int64_t T = ctx.num_threads(), items = N * group_, item_macs = mg * rows * S;
     const bool parallel = T > 1 && items * item_macs >= kMinParallelMacs;
     if (parallel && items >= T && (items >= 4 * T || items % T == 0)) {
@@ -795,7 +797,6 @@ class ConvTransposeKernel : public Kernel {
       col = static_cast<float*>(ctx.Scratch(static_cast<size_t>(rows * tile) * sizeof(float)));
       if (!col) return ResourceExhausted(ctx.node_description() + ": no memory for col2im");
     }
-    BlasSingleThreaded one_pool(ctx);
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t gi = 0; gi < group_; ++gi) {
         const float* xg = x + (n * C + gi * cg) * S_in;

@@ -20,11 +20,6 @@ namespace edgefit {
 
 // ------------------------------------------------------------------------- one-pool BLAS
 
-BlasSingleThreaded::BlasSingleThreaded(const KernelContext& ctx) : restore_(ctx.num_threads()) {
-  blas::SetThreads(1);
-}
-BlasSingleThreaded::~BlasSingleThreaded() { blas::SetThreads(restore_); }
-
 void ParallelSgemm(KernelContext& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                    float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
                    float beta, float* c, int64_t ldc) {
@@ -209,7 +204,6 @@ class GemmKernel : public Kernel {
           for (int64_t j = 0; j < N; ++j)
             y[i * N + j] = static_cast<T>(beta_ * static_cast<double>(c[i * st[0] + j * st[1]]));
       }
-      BlasSingleThreaded one_pool(ctx);
       AnyGemm<T>(ctx, ta_, tb_, M, N, K, alpha_, A.data<T>(), A.dim(1), B.data<T>(), B.dim(1),
                  use_c, y, N);
       return Status::Ok();
@@ -269,7 +263,6 @@ class MatMulKernel : public Kernel {
       const T* a = A.data<T>();
       const T* b = B.data<T>();
       T* y = Y->data<T>();
-      BlasSingleThreaded one_pool(ctx);
       // B shared by every batch and A's batch is the whole batch: one big product.
       if (NumElements(b_batch) == 1 && NumElements(a_batch) == batches) {
         AnyGemm<T>(ctx, false, false, batches * M, N, K, 1.f, a, K, b, N, false, y, N);
@@ -668,7 +661,6 @@ class EinsumKernel : public Kernel {
       a_off[i] = i * M * K;
       b_off[i] = i * K * N;
     }
-    BlasSingleThreaded one_pool(ctx);
     BatchedSgemm(ctx, NB, ta, tb, M, N, K, a, a_off, ta ? M : K, bp, b_off, tb ? K : N, out, M * N,
                  N);
     if (out != y) {

@@ -1,5 +1,5 @@
 // Private helpers of the kernels that multiply matrices (Conv, ConvTranspose, Gemm, MatMul,
-// Einsum): one thread pool. OpenBLAS is kept single-threaded while these kernels run, and they
+// Einsum): one thread pool. OpenBLAS is always single-threaded (blas::Init), and these kernels
 // spread their work with ctx.ParallelFor instead (slices of one product, or whole products), so
 // OpenBLAS's own threads never compete with the session's.
 #pragma once
@@ -11,23 +11,11 @@
 
 namespace edgefit {
 
-// OpenBLAS single-threaded for the guard's lifetime; the session's thread count afterwards.
-class BlasSingleThreaded {
- public:
-  explicit BlasSingleThreaded(const KernelContext& ctx);
-  ~BlasSingleThreaded();
-  BlasSingleThreaded(const BlasSingleThreaded&) = delete;
-  BlasSingleThreaded& operator=(const BlasSingleThreaded&) = delete;
-
- private:
-  int restore_;
-};
-
 // Multiply-adds below which a product runs on the calling thread.
 constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
 
 // C = alpha * op(A) * op(B) + beta * C (row-major, as blas::Sgemm), split into per-thread slices
-// of N (or of M when M is the larger) when large enough. Call inside a BlasSingleThreaded scope.
+// of N (or of M when M is the larger) when large enough.
 void ParallelSgemm(KernelContext& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                    float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
                    float beta, float* c, int64_t ldc);
