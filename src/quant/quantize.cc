@@ -110,13 +110,13 @@ FloatRange TensorRange(const Tensor& t) {
 Status CheckFloatModel(const Model& model) {
   for (const auto& n : model.graph->nodes())
     if (IsQuantizationOp(*n))
-      return FailedPrecondition("model '" + model.source_path + "' is already quantized (" +
+      return Unsupported("model '" + model.source_path + "' is already quantized (" +
                                 n->Describe() + ", opset " + std::to_string(model.OpsetVersion()) +
                                 "); edgefit quantize takes the float model");
   for (const Value* in : model.graph->inputs()) {
     if (in->has_initializer()) continue;
     if (!in->type().IsStatic())
-      return FailedPrecondition("model '" + model.source_path + "': input '" + in->name() +
+      return Unsupported("model '" + model.source_path + "': input '" + in->name() +
                                 "' has the dynamic shape " + in->type().ShapeString() +
                                 "; freeze it first (edgefit fix --input-shape " + in->name() +
                                 "=...)");

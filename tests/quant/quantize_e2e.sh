@@ -70,6 +70,26 @@ for args in "--calib $work/empty" "--calib $fx/rppg_reg.calib.npy" "--calib $wor
   fi
 done
 
+echo "== models quantize refuses"
+expect_exit() {  # code message-part args...
+  local code="$1" part="$2"
+  shift 2
+  set +e
+  "$edgefit" quantize "$@" > "$work/r.log" 2>&1
+  local rc=$?
+  set -e
+  if [ $rc -ne "$code" ] || ! grep -q "$part" "$work/r.log"; then
+    cat "$work/r.log"; echo "FAIL: expected exit $code with '$part' (got $rc)"; fail=1
+  else
+    echo "  exit $code: $(head -1 "$work/r.log" | cut -c1-140)"
+  fi
+}
+"$edgefit" quantize "$fx/digits_cnn.onnx" -o "$work/q1.onnx" --calib "$fx/digits_cnn.calib.npy" \
+  --calib-count 8 > /dev/null
+expect_exit 6 "already quantized" "$work/q1.onnx" -o "$work/q2.onnx" --calib "$fx/digits_cnn.calib.npy"
+expect_exit 6 "dynamic" "$src/tests/fixtures/rppg_dyn_op14.onnx" -o "$work/q3.onnx" --calib random
+expect_exit 4 "overwrite" "$fx/digits_cnn.onnx" -o "$fx/digits_cnn.onnx" --calib "$fx/digits_cnn.calib.npy"
+
 echo "== calibration memory does not grow with the number of samples"
 rss() {  # quantize args... -> peak RSS in KB
   /usr/bin/time -f "%M" "$edgefit" quantize "$@" -o "$work/mem.onnx" > /dev/null 2> "$work/time.txt" \

@@ -229,7 +229,7 @@ TEST(QuantizeTest, RefusesAnAlreadyQuantizedModel) {
   ASSERT_TRUE(QuantizeModel(model, nullptr, data, QuantizeOptions{}).ok());
   auto again = QuantizeModel(model, nullptr, data, QuantizeOptions{});
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(again.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(again.status().message().find("already quantized"), std::string::npos);
   EXPECT_NE(again.status().message().find("QuantizeLinear"), std::string::npos);
 }

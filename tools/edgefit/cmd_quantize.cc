@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -145,6 +146,11 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
     auto loaded = LoadModel(o->model);
     if (!loaded.ok()) return fail(loaded.status());
     Model& model = *loaded;
+    {  // Refuse up front rather than after calibrating (SaveModel refuses again at the end).
+      std::error_code ec;
+      if (std::filesystem::weakly_canonical(o->output, ec).string() == model.source_path)
+        return fail(FailedPrecondition(o->output + ": refusing to overwrite the input model"));
+    }
 
     DatasetOptions data;
     if (o->calib.size() == 1 && o->calib[0] == "random") {
@@ -162,7 +168,9 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
       data.image = *pre;
     }
     auto specs = InputSpecsOf(model);
-    if (!specs.ok()) return fail(specs.status());
+    // A dynamic input: the model must be fixed first (exit 6, like other models quantize
+    // cannot take).
+    if (!specs.ok()) return fail(Status(StatusCode::kUnsupported, specs.status().message()));
     auto dataset = Dataset::Open(data, *specs);
     if (!dataset.ok()) return fail_data(dataset.status());
 
