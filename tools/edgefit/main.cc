@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       AddRunCommand,
       AddFixCommand,
       AddQuantizeCommand,
+      AddCompareCommand,
   };
   for (const auto& add : commands) add(app, &exit_code);
   try {

@@ -1,0 +1,183 @@
+// edgefit compare REF.onnx TEST.onnx --data DATA [--data-count N] [--labels L.npy]
+//   [--task regression|classification|none] [--max-metric-increase X] [--min-sqnr DB]
+//   [--layers] [--top K] [--json] [--threads N]
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli.h"
+#include "compare/compare.h"
+#include "data/dataset.h"
+#include "io/npy.h"
+#include "onnx/model_io.h"
+
+namespace edgefit::cli {
+namespace {
+
+// "\rcompare [#########.........] 120/200" on a terminal; nothing otherwise.
+class CompareProgress {
+ public:
+  explicit CompareProgress(bool enabled) : enabled_(enabled) {}
+  ~CompareProgress() { Finish(); }
+  void Update(int64_t done, int64_t total) {
+    if (!enabled_ || total <= 0) return;
+    const int width = 30;
+    const int filled = static_cast<int>(width * done / total);
+    std::fprintf(stderr, "\rcompare [%s%s] %lld/%lld", std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total));
+    open_ = true;
+  }
+  void Finish() {
+    if (open_) std::fputc('\n', stderr);
+    open_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+void AddCompareCommand(CLI::App& app, int* exit_code) {
+  struct Options {
+    std::string reference, test, labels, task, preprocess;
+    std::vector<std::string> data;
+    int64_t data_count = 0;
+    uint64_t seed = 0;
+    std::optional<double> max_increase, min_sqnr;
+    bool layers = false, json = false, no_sources = false;
+    int top = 10, threads = 0;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "compare",
+      "Run a reference (FP32) and a test model (e.g. INT8) on the same data: output "
+      "differences, task metrics, per-layer SQNR, verdict (docs/compare.md)");
+  cmd->add_option("reference", o->reference, "Reference ONNX model (e.g. FP32)")->required();
+  cmd->add_option("test", o->test, "Test ONNX model (e.g. the INT8 QDQ model)")->required();
+  cmd->add_option("--data", o->data,
+                  "Samples: .npy/.npz files, image files or folders, NAME=PATH to bind an "
+                  "input, or 'random' (repeatable; docs/data.md)")
+      ->required();
+  cmd->add_option("--data-count", o->data_count,
+                  "Use N samples, evenly spread over the data (random: N samples; default 16)");
+  cmd->add_option("--preprocess", o->preprocess, "Image preprocessing: a JSON file or inline JSON");
+  cmd->add_option("--seed", o->seed, "Seed for --data random")->default_val(0);
+  cmd->add_option("--labels", o->labels,
+                  ".npy labels, one row per source sample: int class ids or float targets");
+  cmd->add_option("--task", o->task,
+                  "regression, classification or none (default: from the labels' dtype)")
+      ->check(CLI::IsMember({"regression", "classification", "none"}));
+  cmd->add_option("--max-metric-increase", o->max_increase,
+                  "Budget: regression MAE increase (label units), classification top-1 drop "
+                  "(percentage points)");
+  cmd->add_option("--min-sqnr", o->min_sqnr,
+                  "Minimum output SQNR in dB for ACCEPTABLE; also the layer threshold "
+                  "(default 20)");
+  cmd->add_flag("--layers", o->layers,
+                "Layer-wise analysis: per-tensor SQNR, worst layers, weights, error sources");
+  cmd->add_flag("--no-sources", o->no_sources,
+                "With --layers: skip the weights-only / activations-only runs");
+  cmd->add_option("--top", o->top, "Layers listed per table")->default_val(10);
+  cmd->add_option("--threads", o->threads, "Executor threads (0: all cores)")->default_val(0);
+  cmd->add_flag("--json", o->json, "Print the report as JSON (schema edgefit-compare/1)");
+  cmd->callback([o, exit_code] {
+    auto fail = [&](const Status& st) { *exit_code = ReportError("compare", st); };
+    auto fail_data = [&](const Status& st) {
+      ReportError("compare", st);
+      *exit_code = kExitInvalidData;
+    };
+    auto ref = LoadModel(o->reference);
+    if (!ref.ok()) return fail(ref.status());
+    auto test = LoadModel(o->test);
+    if (!test.ok()) return fail(test.status());
+    // Different inputs/outputs: exit 3 (the pair of models is not valid for compare).
+    Status st = CheckComparable(*ref, *test);
+    if (!st.ok())
+      return fail(Status(StatusCode::kInvalidModel,
+                         o->test + ": " + st.message() + " (" + o->reference + ")"));
+
+    CompareOptions co;
+    if (!o->labels.empty()) {
+      auto labels = ReadNpy(o->labels);
+      if (!labels.ok()) return fail_data(labels.status());
+      co.labels = std::move(labels).value();
+    }
+    if (o->task == "none") {
+      co.labels.reset();
+    } else if (o->task == "regression") {
+      co.task = CompareTask::kRegression;
+    } else if (o->task == "classification") {
+      co.task = CompareTask::kClassification;
+    } else if (co.labels) {
+      co.task = TaskForLabels(*co.labels);
+    }
+    if (co.task != CompareTask::kNone && !co.labels)
+      return fail(InvalidArgument("--task " + o->task + " needs --labels"));
+    if (o->max_increase && !co.labels)
+      return fail(InvalidArgument("--max-metric-increase needs --labels"));
+    co.max_metric_increase = o->max_increase;
+    co.min_sqnr_db = o->min_sqnr;
+    co.layers = o->layers;
+    co.sources = !o->no_sources;
+    co.num_threads = o->threads;
+
+    DatasetOptions data;
+    if (o->data.size() == 1 && o->data[0] == "random") {
+      data.random = true;
+      data.random_count = o->data_count > 0 ? o->data_count : 16;
+      data.seed = o->seed;
+    } else {
+      data.sources = o->data;
+      data.max_samples = o->data_count;
+    }
+    if (!o->preprocess.empty()) {
+      auto pre = o->preprocess.front() == '{' ? ParseImagePreprocess(o->preprocess, "--preprocess")
+                                              : LoadImagePreprocess(o->preprocess);
+      if (!pre.ok()) return fail_data(pre.status());
+      data.image = *pre;
+    }
+    auto specs = InputSpecsOf(*ref);
+    if (!specs.ok()) return fail(Status(StatusCode::kUnsupported, specs.status().message()));
+    auto dataset = Dataset::Open(data, *specs);
+    if (!dataset.ok()) return fail_data(dataset.status());
+    if (co.labels) {
+      const Tensor& l = *co.labels;
+      const int64_t rows = l.rank() ? l.dim(0) : 0;
+      if (rows != dataset->total_size())
+        return fail_data(InvalidArgument(o->labels + ": " + std::to_string(rows) +
+                                         " labels but the data holds " +
+                                         std::to_string(dataset->total_size()) + " samples"));
+    }
+    if (dataset->is_random())
+      std::cerr << "edgefit compare: warning: comparing on RANDOM data, not real samples\n";
+
+    CompareProgress bar(!o->json && isatty(fileno(stderr)));
+    co.progress = [&bar](const std::string&, int64_t done, int64_t total) {
+      bar.Update(done, total);
+    };
+    auto report = CompareModels(*ref, *test, *dataset, co);
+    bar.Finish();
+    if (!report.ok()) {
+      const std::string& m = report.status().message();
+      if (m.rfind(kCompareDataPrefix, 0) == 0) {
+        std::string msg = m;
+        if (!o->labels.empty() && m.find("label") != std::string::npos) msg = o->labels + ": " + m;
+        return fail_data(Status(report.status().code(), msg));
+      }
+      return fail(report.status());
+    }
+    if (o->json) {
+      std::cout << FormatCompareJson(*report) << "\n";
+    } else {
+      std::cout << "reference: " << o->reference << "\ntest:      " << o->test << "\n"
+                << FormatCompareText(*report, o->top);
+    }
+    *exit_code = report->acceptable ? kExitOk : kExitFindings;
+  });
+}
+
+}  // namespace edgefit::cli
