@@ -38,5 +38,6 @@ void AddRunCommand(CLI::App& app, int* exit_code);
 void AddFixCommand(CLI::App& app, int* exit_code);
 void AddQuantizeCommand(CLI::App& app, int* exit_code);
 void AddCompareCommand(CLI::App& app, int* exit_code);
+void AddDrawCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edgefit::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       AddFixCommand,
       AddQuantizeCommand,
       AddCompareCommand,
+      AddDrawCommand,
   };
   for (const auto& add : commands) add(app, &exit_code);
   try {
