@@ -1,10 +1,15 @@
 // Median latency of edgefit's executor on ONNX models (Google Benchmark).
 //   executor_bench --model FILE [--model FILE ...] [--threads 1,2] [--input NAME=FILE.npy]
-//                  [benchmark flags, e.g. --benchmark_format=json]
+//                  [--profile RUNS] [benchmark flags, e.g. --benchmark_format=json]
+// --profile RUNS: instead of benchmarking, runs each model RUNS times and prints where the time
+// goes (per op type and the slowest nodes, timed between the observer's calls).
 // Dynamic dims are set to 1; inputs are seeded uniform [-1,1) floats unless a .npy is given for
 // an input of a model with that input name.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <random>
@@ -25,7 +30,7 @@ struct Loaded {
 };
 
 StatusOr<std::vector<NamedTensor>> MakeFeeds(const Model& m,
-                                            const std::map<std::string, std::string>& npy) {
+                                             const std::map<std::string, std::string>& npy) {
   std::vector<NamedTensor> feeds;
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
@@ -47,12 +52,70 @@ StatusOr<std::vector<NamedTensor>> MakeFeeds(const Model& m,
   return feeds;
 }
 
+// Runs the model `runs` times (after two warm-ups) and prints time per op type and per node.
+int Profile(const Loaded& l, int threads, int runs) {
+  SessionOptions opt;
+  opt.num_threads = threads;
+  auto session = Session::Create(*l.model, opt);
+  if (!session.ok()) {
+    std::cerr << session.status().ToString() << "\n";
+    return 1;
+  }
+  for (int i = 0; i < 2; ++i) (void)(*session)->Run(l.feeds);
+  using Clock = std::chrono::steady_clock;
+  std::map<const Node*, double> node_ms;
+  std::map<const Node*, std::string> node_shape;
+  Clock::time_point last;
+  auto observer = [&](const Node& node, const Value&, const Tensor& t) {
+    Clock::time_point now = Clock::now();
+    node_ms[&node] += std::chrono::duration<double, std::milli>(now - last).count();
+    if (node_shape[&node].empty()) node_shape[&node] = ShapeToString(t.shape());
+    last = Clock::now();
+  };
+  double total = 0;
+  for (int r = 0; r < runs; ++r) {
+    Clock::time_point start = Clock::now();
+    last = start;
+    auto out = (*session)->Run(l.feeds, observer);
+    if (!out.ok()) {
+      std::cerr << out.status().ToString() << "\n";
+      return 1;
+    }
+    total += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  }
+  std::map<std::string, std::pair<double, int>> by_op;
+  std::vector<std::pair<double, const Node*>> nodes;
+  double in_nodes = 0;
+  for (const auto& [node, ms] : node_ms) {
+    by_op[node->op_type()].first += ms / runs;
+    by_op[node->op_type()].second += 1;
+    nodes.push_back({ms / runs, node});
+    in_nodes += ms / runs;
+  }
+  std::printf("%s threads=%d: %.3f ms per run, %.3f ms in %zu nodes\n", l.path.c_str(), threads,
+              total / runs, in_nodes, nodes.size());
+  std::vector<std::pair<double, std::string>> ops;
+  for (const auto& [op, v] : by_op) ops.push_back({v.first, op + " x" + std::to_string(v.second)});
+  std::sort(ops.rbegin(), ops.rend());
+  for (const auto& [ms, op] : ops)
+    std::printf("  %8.3f ms %5.1f%%  %s\n", ms, 100 * ms / in_nodes, op.c_str());
+  std::sort(nodes.rbegin(), nodes.rend());
+  std::printf("  slowest nodes:\n");
+  for (size_t i = 0; i < nodes.size() && i < 15; ++i) {
+    const Node* n = nodes[i].second;
+    std::printf("  %8.3f ms  %s %s\n", nodes[i].first, n->Describe().c_str(),
+                node_shape[n].c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> models;
   std::vector<int> threads = {1};
   std::map<std::string, std::string> npy;
+  int profile_runs = 0;
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -62,6 +125,8 @@ int main(int argc, char** argv) {
       threads.clear();
       std::stringstream ss(argv[++i]);
       for (std::string t; std::getline(ss, t, ',');) threads.push_back(std::stoi(t));
+    } else if (a == "--profile" && i + 1 < argc) {
+      profile_runs = std::stoi(argv[++i]);
     } else if (a == "--input" && i + 1 < argc) {
       std::string kv = argv[++i];
       auto eq = kv.find('=');
@@ -86,28 +151,37 @@ int main(int argc, char** argv) {
     l.feeds = std::move(feeds).value();
     loaded.push_back(std::move(l));
   }
+  if (profile_runs > 0) {
+    for (const Loaded& l : loaded)
+      for (int t : threads)
+        if (int rc = Profile(l, t, profile_runs)) return rc;
+    return 0;
+  }
   for (const Loaded& l : loaded) {
     for (int t : threads) {
       std::string name = l.path + "/threads:" + std::to_string(t);
-      benchmark::RegisterBenchmark(name.c_str(), [&l, t](benchmark::State& state) {
-        SessionOptions opt;
-        opt.num_threads = t;
-        auto session = Session::Create(*l.model, opt);
-        if (!session.ok()) {
-          state.SkipWithError(session.status().message().c_str());
-          return;
-        }
-        // Two warm-up runs build the memory plan.
-        for (int i = 0; i < 2; ++i) (void)(*session)->Run(l.feeds);
-        for (auto _ : state) {
-          auto out = (*session)->Run(l.feeds);
-          if (!out.ok()) {
-            state.SkipWithError(out.status().message().c_str());
-            return;
-          }
-          benchmark::DoNotOptimize(out->data());
-        }
-      })->Unit(benchmark::kMillisecond)->UseRealTime();
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [&l, t](benchmark::State& state) {
+                                     SessionOptions opt;
+                                     opt.num_threads = t;
+                                     auto session = Session::Create(*l.model, opt);
+                                     if (!session.ok()) {
+                                       state.SkipWithError(session.status().message().c_str());
+                                       return;
+                                     }
+                                     // Two warm-up runs build the memory plan.
+                                     for (int i = 0; i < 2; ++i) (void)(*session)->Run(l.feeds);
+                                     for (auto _ : state) {
+                                       auto out = (*session)->Run(l.feeds);
+                                       if (!out.ok()) {
+                                         state.SkipWithError(out.status().message().c_str());
+                                         return;
+                                       }
+                                       benchmark::DoNotOptimize(out->data());
+                                     }
+                                   })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
     }
   }
   int rc = static_cast<int>(rest.size());

@@ -42,6 +42,21 @@ struct KernelInit {
 
 class ThreadPool;
 
+// An elementwise clamp a kernel applies to its float output as it writes it: the Relu or Clip
+// that follows a Conv, fused by the session (see Session). y = x < lo ? lo : (x > hi ? hi : x),
+// exactly as the Clip/Relu kernels compute it (NaN stays NaN); Relu is lo = 0, hi = +inf.
+struct FusedActivation {
+  bool active = false;
+  float lo = 0, hi = 0;
+  // Clamps p[0, n) in place (no-op when not active).
+  void Apply(float* p, int64_t n) const;
+  // Clamps rows of a row-major matrix: rows x cols at p with leading dimension ld.
+  void Apply(float* p, int64_t rows, int64_t cols, int64_t ld) const {
+    if (active)
+      for (int64_t r = 0; r < rows; ++r) Apply(p + r * ld, cols);
+  }
+};
+
 // What a kernel sees during one run.
 class KernelContext {
  public:
@@ -68,6 +83,13 @@ class KernelContext {
   // A scratch buffer of at least `bytes`, valid until the kernel returns. Reused across nodes.
   virtual void* Scratch(size_t bytes) = 0;
 
+  // The activation to apply to output 0 (kernels whose FusesActivation() is true only). When it
+  // is active, the session skips the Relu/Clip node that follows and aliases its output.
+  virtual const FusedActivation& activation() const {
+    static const FusedActivation none;
+    return none;
+  }
+
   // A runtime error about this node: "Gather 'g' (opset 13): index 7 out of range [0, 5)".
   Status Error(const std::string& what) const;
   const std::string& node_description() const { return node_description_; }
@@ -82,6 +104,9 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status Run(KernelContext& ctx) = 0;
+  // Whether Run applies ctx.activation() to its float output 0 (then the session may fuse a
+  // following Relu/Clip into this node).
+  virtual bool FusesActivation() const { return false; }
 };
 
 using KernelFactory = std::function<StatusOr<std::unique_ptr<Kernel>>(const KernelInit&)>;
@@ -89,8 +114,8 @@ using KernelFactory = std::function<StatusOr<std::unique_ptr<Kernel>>(const Kern
 struct KernelDef {
   std::string domain;  // "" for the default ONNX domain
   std::string op_type;
-  int since_version = 1;    // first opset version this kernel implements
-  int until_version = 1000; // last one (inclusive)
+  int since_version = 1;     // first opset version this kernel implements
+  int until_version = 1000;  // last one (inclusive)
   KernelFactory factory;
 };
 
@@ -102,8 +127,7 @@ class KernelRegistry {
   void Add(const std::string& op_type, int since, int until, KernelFactory factory) {
     Add("", op_type, since, until, std::move(factory));
   }
-  const KernelDef* Find(const std::string& domain, const std::string& op_type,
-                        int64_t opset) const;
+  const KernelDef* Find(const std::string& domain, const std::string& op_type, int64_t opset) const;
   const std::vector<KernelDef>& defs() const { return defs_; }
 
  private:

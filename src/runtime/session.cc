@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <thread>
 #include <unordered_map>
 
 #include "runtime/blas.h"
+#include "runtime/kernels/conv_impl.h"
 
 namespace edgefit {
 
@@ -28,6 +30,17 @@ Status KernelInit::Unsupported(const std::string& what) const {
 Status KernelInit::Invalid(const std::string& what) const {
   return InvalidModel(Describe() + ": " + what);
 }
+EDGEFIT_VECTORIZE void ClampFloats(float* __restrict p, int64_t n, float lo, float hi) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = p[i];
+    p[i] = v < lo ? lo : (v > hi ? hi : v);  // as the Clip kernel: NaN stays NaN
+  }
+}
+
+void FusedActivation::Apply(float* p, int64_t n) const {
+  if (active) ClampFloats(p, n, lo, hi);
+}
+
 Status KernelContext::Error(const std::string& what) const {
   return InvalidArgument(node_description_ + ": " + what);
 }
@@ -61,6 +74,10 @@ struct Step {
   std::vector<int> outputs;  // value index, -1 for omitted
   std::vector<int> release;  // values whose last use is this step
   std::string description;
+  // Fusion (runs without an observer only): the activation this step's kernel applies to its
+  // output 0, and, on the Relu/Clip step it replaces, `aliases_input` (output 0 = input 0).
+  FusedActivation fused;
+  bool aliases_input = false;
 };
 
 struct AlignedBuffer {
@@ -106,6 +123,8 @@ struct Session::Impl {
   std::vector<size_t> plan_size;
   bool planned = false;
   bool replan = false;
+  bool plan_fused = false;  // whether the plan was recorded on a fused run (lifetimes differ)
+  bool fusing = false;      // the current run applies the fusions
   AlignedBuffer arena;
   AlignedBuffer scratch;
 
@@ -197,6 +216,11 @@ class RunContext final : public KernelContext {
 
   int num_threads() const override { return s_.threads; }
 
+  const FusedActivation& activation() const override {
+    static const FusedActivation none;
+    return s_.fusing ? step_.fused : none;
+  }
+
   void ParallelFor(int64_t n, const std::function<void(int64_t, int64_t)>& fn) const override {
     int t = static_cast<int>(std::min<int64_t>(s_.threads, n));
     if (t <= 1) {
@@ -251,6 +275,59 @@ size_t DeclaredPeakBytes(const Session::Impl& s) {
       if (counted[v]) live -= size[v];
   }
   return peak;
+}
+
+// Relu, or Clip with constant (or no) bounds, reading the only use of a Conv's output that is not
+// a graph output: the Conv clamps its output as it writes it, and the Relu/Clip step becomes an
+// alias (in runs without an observer, which must see the Conv's own output).
+void FuseActivations(Session::Impl& s, const Model& model,
+                     const std::unordered_map<const Value*, const Tensor*>& known) {
+  std::unordered_map<const Node*, size_t> step_of;
+  for (size_t i = 0; i < s.steps.size(); ++i) step_of[s.steps[i].node] = i;
+  for (Step& step : s.steps) {
+    const Node& n = *step.node;
+    if (!(n.domain().empty() || n.domain() == "ai.onnx")) continue;
+    const bool relu = n.op_type() == "Relu", clip = n.op_type() == "Clip";
+    if (!relu && !clip) continue;
+    if (n.num_inputs() < 1 || n.num_outputs() != 1 || !n.input(0) || !n.output(0)) continue;
+    const Value* in = n.input(0);
+    const Node* producer = in->producer();
+    if (!producer || in->is_graph_output() || in->uses().size() != 1 ||
+        producer->num_outputs() < 1 || producer->output(0) != in)
+      continue;
+    auto it = step_of.find(producer);
+    if (it == step_of.end()) continue;
+    Step& from = s.steps[it->second];
+    if (!from.kernel->FusesActivation() || from.fused.active) continue;
+    // (Kernels that fuse produce float32 only; the type may be undeclared.)
+    const DataType t = in->type().elem_type;
+    if (t != DataType::kFloat && t != DataType::kUndefined) continue;
+    float lo = 0, hi = std::numeric_limits<float>::infinity();
+    if (clip) {
+      lo = -std::numeric_limits<float>::infinity();
+      if (model.OpsetVersion(n.domain()) < 11) {
+        lo = n.GetFloat("min", std::numeric_limits<float>::lowest());
+        hi = n.GetFloat("max", std::numeric_limits<float>::max());
+      } else {
+        bool constant = true;
+        for (size_t i = 1; i < n.num_inputs() && i <= 2; ++i) {
+          const Value* b = n.input(i);
+          if (!b) continue;
+          auto k = known.find(b);
+          if (k == known.end() || k->second->dtype() != DataType::kFloat ||
+              k->second->numel() != 1) {
+            constant = false;
+            break;
+          }
+          (i == 1 ? lo : hi) = k->second->data<float>()[0];
+        }
+        if (!constant || n.num_inputs() > 3) continue;
+      }
+      if (lo > hi) lo = hi;  // as the Clip kernel: every element becomes hi
+    }
+    from.fused = {true, lo, hi};
+    step.aliases_input = true;
+  }
 }
 
 }  // namespace
@@ -409,6 +486,7 @@ StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
   }
   for (const Value* v : g.outputs()) s.outputs.push_back(v);
   for (const Value* v : g.outputs()) index_of(v);
+  FuseActivations(s, model, known);
 
   size_t nv = s.values.size();
   s.is_graph_output.assign(nv, false);
@@ -486,8 +564,20 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
 
   std::fill(s.alloc_bytes.begin(), s.alloc_bytes.end(), 0);
   std::fill(s.buffer_root.begin(), s.buffer_root.end(), -1);
+  // Fused runs extend the fused producers' buffers over their aliases: a plan recorded in the
+  // other mode does not hold, so this run allocates from the heap and records a new one.
+  s.fusing = !observer;
+  if (s.planned && s.plan_fused != s.fusing) s.planned = false;
   for (size_t i = 0; i < s.steps.size(); ++i) {
     const Step& step = s.steps[i];
+    if (step.aliases_input && s.fusing) {
+      const int in = step.inputs[0], out = step.outputs[0];
+      slots[out] = slots[in];
+      s.alloc_bytes[out] = 0;
+      s.buffer_root[out] = s.buffer_root[in];
+      for (int v : step.release) slots[v] = Tensor();
+      continue;
+    }
     RunContext ctx(s, step, slots, static_cast<int>(i));
     Status st = step.kernel->Run(ctx);
     if (!st.ok()) {
@@ -513,7 +603,10 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
     if (p && arena_begin && p >= arena_begin && p < arena_end) t = t.Clone();
     result.push_back(std::move(t));
   }
-  if (!s.planned || s.replan) s.BuildPlan();
+  if (!s.planned || s.replan) {
+    s.BuildPlan();
+    s.plan_fused = s.fusing;
+  }
   return result;
 }
 

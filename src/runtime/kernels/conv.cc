@@ -8,6 +8,8 @@
 //   - otherwise im2col into ctx.Scratch (skipped for 1x1 stride-1 unpadded kernels, where the
 //     input already is the column matrix) and blas::Sgemm per image, group and column tile, with
 //     the bias written into the output first (beta = 1).
+// A Relu/Clip the session fused into the node (ctx.activation()) clamps each part of the output
+// right after it is written (GEMM tile, depthwise plane), while it is still in cache.
 // Threads (one pool, see gemm_impl.h): whole (image, group) items per thread when there are
 // enough, else column tiles of one item (im2col + Sgemm of a tile on one thread), else the
 // output channels of one product.
@@ -495,7 +497,8 @@ EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE void DepthwisePlane(const float* __restr
 }
 
 void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y, int64_t batch,
-                     int64_t channels, int64_t mg, const Geometry& geo, KernelContext& ctx) {
+                     int64_t channels, int64_t mg, const Geometry& geo, const FusedActivation& act,
+                     KernelContext& ctx) {
   const bool one_d = geo.rank == 1;
   const size_t l = geo.rank - 1;
   DepthwiseGeometry g;
@@ -521,6 +524,7 @@ void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y
       const float* src = x + (n * channels + m / mg) * in_plane;
       DepthwisePlane(src != padded ? src : nullptr, w + m * g.KH * g.KW, bias ? bias[m] : 0.f,
                      y + p * out_plane, g, pad.data());
+      act.Apply(y + p * out_plane, out_plane);
       padded = src;
     }
   });
@@ -528,7 +532,8 @@ void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y
 
 // Any conv, as a plain loop over output elements (for tiny convs and N-D depthwise).
 void DirectConv(const float* x, const float* w, const float* bias, float* y, int64_t batch,
-                int64_t C, int64_t M, int64_t group, const Geometry& g, KernelContext& ctx) {
+                int64_t C, int64_t M, int64_t group, const Geometry& g, const FusedActivation& act,
+                KernelContext& ctx) {
   const int64_t cg = C / group, mg = M / group, taps = g.kernel_size();
   const int64_t in_size = g.in_size(), out_size = g.out_size();
   const size_t r = g.rank;
@@ -568,17 +573,22 @@ void DirectConv(const float* x, const float* w, const float* bias, float* y, int
           pos[d] = 0;
         }
       }
+      act.Apply(yp, out_size);
     }
   });
 }
 
 // Columns per im2col tile: keep a column buffer around 1 MB (cache-resident for the Sgemm that
-// follows), with at least 64 columns.
-int64_t ColumnTile(int64_t rows, int64_t columns) {
-  constexpr int64_t kBudget = int64_t{1} << 18;  // floats
-  if (rows * columns <= kBudget) return columns;
-  int64_t tile = std::max<int64_t>(64, kBudget / std::max<int64_t>(rows, 1) / 16 * 16);
-  return std::min(tile, columns);
+// follows), with at least 64 columns. `out_rows`: rows of the output tile the Sgemm writes; with
+// it, the output tile stays around 256 KB, so that the bias written first, the Sgemm and a fused
+// activation work on cached memory (pointwise convs have no column buffer but large outputs).
+int64_t ColumnTile(int64_t rows, int64_t columns, int64_t out_rows = 0) {
+  constexpr int64_t kBudget = int64_t{1} << 18;     // floats
+  constexpr int64_t kOutBudget = int64_t{1} << 16;  // floats
+  int64_t tile = columns;
+  if (rows * tile > kBudget) tile = kBudget / std::max<int64_t>(rows, 1) / 16 * 16;
+  if (out_rows * tile > kOutBudget) tile = kOutBudget / out_rows / 16 * 16;
+  return std::min(std::max<int64_t>(64, tile), columns);
 }
 
 constexpr int64_t kTinyMacs = 2048;  // per image and group
@@ -588,6 +598,8 @@ constexpr int64_t kTinyMacs = 2048;  // per image and group
 class ConvKernel : public Kernel {
  public:
   ConvKernel(spatial::Attrs attrs, int64_t group) : attrs_(std::move(attrs)), group_(group) {}
+
+  bool FusesActivation() const override { return true; }
 
   Status Run(KernelContext& ctx) override {
     RETURN_IF_ERROR(CheckFloatTensors(ctx, {0, 1, 2}));
@@ -629,17 +641,20 @@ class ConvKernel : public Kernel {
     const int64_t mg = M / group_, taps = g.kernel_size();
     const int64_t S = g.out_size(), in_size = g.in_size(), rows = cg * taps;
 
+    // A fused Relu/Clip: applied to each part of y right after it is computed.
+    const FusedActivation& act = ctx.activation();
     if (cg == 0 || taps == 0) {  // nothing to sum: the bias alone
       for (int64_t p = 0; p < N * M; ++p)
         std::fill(y + p * S, y + (p + 1) * S, bias ? bias[p % M] : 0.f);
+      act.Apply(y, N * M * S);
       return Status::Ok();
     }
     if (cg == 1 && g.rank <= 2) {
-      DepthwiseConv2D(x, w, bias, y, N, C, mg, g, ctx);
+      DepthwiseConv2D(x, w, bias, y, N, C, mg, g, act, ctx);
       return Status::Ok();
     }
     if (cg == 1 || mg * rows * S <= kTinyMacs) {
-      DirectConv(x, w, bias, y, N, C, M, group_, g, ctx);
+      DirectConv(x, w, bias, y, N, C, M, group_, g, act, ctx);
       return Status::Ok();
     }
     bool pointwise = true;
@@ -668,6 +683,7 @@ class ConvKernel : public Kernel {
       blas::Sgemm(false, false, static_cast<int>(m1 - m0), static_cast<int>(cnt),
                   static_cast<int>(rows), 1.f, w + (gi * mg + m0) * rows, static_cast<int>(rows), b,
                   static_cast<int>(ldb), bias ? 1.f : 0.f, yg + m0 * S + s0, static_cast<int>(S));
+      act.Apply(yg + m0 * S + s0, m1 - m0, cnt, S);
     };
     auto scratch = [&](int64_t floats) -> float* {
       if (pointwise) return nullptr;
@@ -677,7 +693,7 @@ class ConvKernel : public Kernel {
     const bool parallel = T > 1 && items * item_macs >= kMinParallelMacs;
     if (parallel && items >= T && (items >= 4 * T || items % T == 0)) {
       // Whole items per thread, each with its own column buffer.
-      const int64_t tile = ColumnTile(rows, S);
+      const int64_t tile = ColumnTile(rows, S, mg);
       float* col = scratch(T * rows * tile);
       if (!pointwise && !col)
         return ResourceExhausted(ctx.node_description() + ": no memory for im2col");
@@ -692,7 +708,7 @@ class ConvKernel : public Kernel {
     for (int64_t item = 0; item < items; ++item) {
       if (parallel && S >= 64 * T) {
         // Column tiles spread over the threads (im2col and Sgemm of a tile on one thread).
-        const int64_t tile = std::min(ColumnTile(rows, S), (S + T - 1) / T);
+        const int64_t tile = std::min(ColumnTile(rows, S, mg), (S + T - 1) / T);
         const int64_t tiles = (S + tile - 1) / tile;
         float* col = scratch(T * rows * tile);
         if (!pointwise && !col)
@@ -715,7 +731,7 @@ class ConvKernel : public Kernel {
             tile_of(item, 0, S, col, true, mg * p / parts, mg * (p + 1) / parts);
         });
       } else {
-        const int64_t tile = ColumnTile(rows, S);
+        const int64_t tile = ColumnTile(rows, S, mg);
         float* col = scratch(rows * tile);
         if (!pointwise && !col)
           return ResourceExhausted(ctx.node_description() + ": no memory for im2col");
