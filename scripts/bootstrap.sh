@@ -20,6 +20,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   time
+  graphviz chromium
 )
 # Node.js + npm run the ONNX Runtime oracle (tests) and benchmark peer. Debian's packages are
 # used only when no node/npm is installed (a NodeSource nodejs already bundles npm and

@@ -30,6 +30,8 @@ int ReportError(const std::string& command, const Status& status);
 // Every subcommand registers itself through one of these, listed in main.cc.
 using CommandFactory = std::function<void(CLI::App& app, int* exit_code)>;
 
+void AddAnalyzeCommand(CLI::App& app, int* exit_code);
+void AddReportCommand(CLI::App& app, int* exit_code);
 void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddCopyCommand(CLI::App& app, int* exit_code);
 void AddCheckCommand(CLI::App& app, int* exit_code);

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   const CommandFactory commands[] = {
       AddInspectCommand,
+      AddAnalyzeCommand,
+      AddReportCommand,
       AddCopyCommand,
       AddCheckCommand,
       AddTargetsCommand,
