@@ -418,7 +418,8 @@ Status UseReferenceWeights(Model& m, const std::vector<WeightSite>& sites) {
 
 struct LayerSlot {
   std::string tensor;
-  const Node* node;  // producer in the reference
+  const Node* node;       // producer in the reference
+  const Node* test_node;  // compute node in the test model
   int64_t order;
   DiffAccumulator acc;
   bool mismatch = false;  // shapes or dtypes differed at run time
@@ -502,8 +503,15 @@ StatusOr<CompareReport> CompareModels(const Model& reference, const Model& test,
         if (v->type().is_tensor() && v->type().elem_type != DataType::kUndefined &&
             v->type().elem_type != DataType::kFloat)
           continue;
+        // The test model's compute node: look through an activation Q -> DQ pair.
+        const Node* tp = tv->producer();
+        if (tp->op_type() == "DequantizeLinear" && tp->input(0) && tp->input(0)->producer() &&
+            tp->input(0)->producer()->op_type() == "QuantizeLinear") {
+          const Node* q = tp->input(0)->producer();
+          if (q->input(0) && q->input(0)->producer()) tp = q->input(0)->producer();
+        }
         slot_of.emplace(v->name(), slots.size());
-        slots.push_back({v->name(), n.get(), order, {}, false});
+        slots.push_back({v->name(), n.get(), tp, order, {}, false});
       }
       ++order;
     }
@@ -710,6 +718,8 @@ StatusOr<CompareReport> CompareModels(const Model& reference, const Model& test,
       l.tensor = s.tensor;
       l.op = s.node->op_type();
       l.node = s.node->name();
+      l.test_node = s.test_node->name();
+      l.test_op = s.test_node->op_type();
       l.order = s.order;
       l.sqnr_db = s.acc.Finish("").sqnr_db;
       double in_nsr = 0;
@@ -838,14 +848,17 @@ std::string FormatCompareText(const CompareReport& r, int top) {
         << " dB; first below: " << (r.first_below.empty() ? "none" : "'" + r.first_below + "'")
         << "\n";
     auto table = [&](const std::vector<const LayerStats*>& rows) {
-      out << "     #  noise added  SQNR dB  drop dB  op                  tensor\n";
+      out << "     #  noise added  SQNR dB  drop dB  op                  tensor (test-model "
+             "node)\n";
       for (size_t i = 0; i < rows.size() && static_cast<int>(i) < top; ++i) {
         const LayerStats& l = *rows[i];
         char line[160];
         std::snprintf(line, sizeof line, "  %4lld  %11s  %7s  %7s  %-18s  ",
                       static_cast<long long>(l.order), G(l.noise_added).c_str(),
                       Db(l.sqnr_db).c_str(), Db(l.drop_db).c_str(), l.op.c_str());
-        out << line << "'" << l.tensor << "'" << (l.below_threshold ? "  < threshold" : "") << "\n";
+        out << line << "'" << l.tensor << "'";
+        if (l.test_node != l.node) out << " (" << l.test_op << " '" << l.test_node << "')";
+        out << (l.below_threshold ? "  < threshold" : "") << "\n";
       }
     };
     std::vector<const LayerStats*> by_noise, by_sqnr;
@@ -929,6 +942,8 @@ std::string FormatCompareJson(const CompareReport& r, int indent) {
       lj.push_back({{"tensor", l.tensor},
                     {"op", l.op},
                     {"node", l.node},
+                    {"test_node", l.test_node},
+                    {"test_op", l.test_op},
                     {"order", l.order},
                     {"sqnr_db", Num(l.sqnr_db)},
                     {"drop_db", Num(l.drop_db)},

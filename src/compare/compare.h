@@ -65,8 +65,14 @@ struct TaskMetrics {
 // dequantized tensor keeps the float tensor's name).
 struct LayerStats {
   std::string tensor;
-  std::string op;      // op type of the producer in the reference model
-  std::string node;    // producer node name in the reference model
+  std::string op;    // op type of the producer in the reference model
+  std::string node;  // producer node name in the reference model
+  // The node of the TEST model that computes this tensor (for a quantized activation: the
+  // producer of `<tensor>_prequant`, i.e. of the QuantizeLinear's input). With BatchNorm folded
+  // by the quantizer this is the Conv, where `node` is the BatchNormalization. This is the
+  // name to keep float (QuantizeOptions::exclude).
+  std::string test_node;
+  std::string test_op;
   int64_t order = 0;   // position of the producer in the reference model's topological order
   double sqnr_db = 0;  // of this tensor
   // SQNR lost at this node: the lowest SQNR among its matched inputs minus this tensor's SQNR

@@ -275,6 +275,8 @@ TEST(CompareLayersTest, DeliberatelyBrokenLayerIsRankedFirst) {
   ASSERT_GE(candidates.size(), 3u);
   Node* victim = candidates[candidates.size() / 2];
   const std::string broken = victim->output(0)->name();
+  // The node to keep float: the producer of the QuantizeLinear input.
+  const std::string victim_node = victim->input(0)->producer()->input(0)->producer()->name();
   Tensor* scale = victim->input(1)->mutable_initializer();
   scale->data<float>()[0] *= 0.01f;
 
@@ -287,6 +289,7 @@ TEST(CompareLayersTest, DeliberatelyBrokenLayerIsRankedFirst) {
   std::printf("broken: %s\n%s", broken.c_str(), FormatCompareText(*r).c_str());
   ASSERT_FALSE(r->layers.empty());
   EXPECT_EQ(r->layers[0].tensor, broken);
+  EXPECT_EQ(r->layers[0].test_node, victim_node);
   EXPECT_EQ(r->first_below, broken);
   EXPECT_LT(r->layers[0].sqnr_db, 20.0);
   EXPECT_FALSE(r->acceptable);  // output SQNR default threshold (no labels)

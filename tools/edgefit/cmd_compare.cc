@@ -96,6 +96,9 @@ void AddCompareCommand(CLI::App& app, int* exit_code) {
     if (!test.ok()) return fail(test.status());
     // Different inputs/outputs: exit 3 (the pair of models is not valid for compare).
     Status st = CheckComparable(*ref, *test);
+    // A dynamic input shape: exit 6, as in quantize.
+    if (!st.ok() && st.code() != StatusCode::kInvalidModel)
+      return fail(Status(StatusCode::kUnsupported, st.message()));
     if (!st.ok())
       return fail(Status(StatusCode::kInvalidModel,
                          o->test + ": " + st.message() + " (" + o->reference + ")"));
