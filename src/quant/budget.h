@@ -17,8 +17,9 @@ struct AccuracyBudget {
   const Dataset* eval = nullptr;  // evaluation samples (required)
   std::optional<Tensor> labels;   // with labels: the task metric decides
   CompareTask task = CompareTask::kNone;
-  // Largest allowed worsening of the task metric: accuracy drop (fraction, 0.01 = 1 point) for
-  // classification, MAE increase (label units) for regression.
+  // Largest allowed worsening of the task metric: top-1 accuracy drop in percentage points for
+  // classification (as `compare --max-metric-increase`), MAE increase (label units) for
+  // regression.
   std::optional<double> max_drop;
   // Smallest allowed output SQNR (dB), used without labels (or in addition).
   std::optional<double> min_sqnr_db;

@@ -129,6 +129,10 @@ StatusOr<QuantPlan> PlanQuantization(Model& model, const TargetProfile* profile,
       keep_float("excluded on the command line (--exclude)");
       continue;
     }
+    if (Excluded(n, options.budget_exclude)) {
+      keep_float("returned to float by the accuracy budget");
+      continue;
+    }
     if (!IsOnnxDomain(n)) {
       keep_float("op of domain '" + n.domain() + "' is not quantized by edgefit");
       continue;

@@ -44,6 +44,8 @@ struct PlacementOptions {
   bool per_channel = true;
   // Node names or op types to keep in float.
   std::vector<std::string> exclude;
+  // Node names returned to float by the accuracy budget.
+  std::vector<std::string> budget_exclude;
   bool fuse_activations = true;
 };
 

@@ -111,15 +111,14 @@ Status CheckFloatModel(const Model& model) {
   for (const auto& n : model.graph->nodes())
     if (IsQuantizationOp(*n))
       return Unsupported("model '" + model.source_path + "' is already quantized (" +
-                                n->Describe() + ", opset " + std::to_string(model.OpsetVersion()) +
-                                "); edgefit quantize takes the float model");
+                         n->Describe() + ", opset " + std::to_string(model.OpsetVersion()) +
+                         "); edgefit quantize takes the float model");
   for (const Value* in : model.graph->inputs()) {
     if (in->has_initializer()) continue;
     if (!in->type().IsStatic())
       return Unsupported("model '" + model.source_path + "': input '" + in->name() +
-                                "' has the dynamic shape " + in->type().ShapeString() +
-                                "; freeze it first (edgefit fix --input-shape " + in->name() +
-                                "=...)");
+                         "' has the dynamic shape " + in->type().ShapeString() +
+                         "; freeze it first (edgefit fix --input-shape " + in->name() + "=...)");
   }
   return Status::Ok();
 }
@@ -336,6 +335,7 @@ StatusOr<QuantizeReport> QuantizeModel(Model& model, const TargetProfile* profil
   PlacementOptions placement;
   placement.per_channel = scheme.per_channel;
   placement.exclude = options.exclude;
+  placement.budget_exclude = options.budget_exclude;
   ASSIGN_OR_RETURN(QuantPlan plan, PlanQuantization(model, profile, placement));
   report.kept_float = plan.kept_float;
   report.quantized_nodes = static_cast<int>(plan.quantized.size());

@@ -32,6 +32,8 @@ struct QuantizeOptions {
   std::optional<bool> activation_symmetric;
   bool int8_io = false;  // graph inputs/outputs become int8 (no float Q/DQ at the edges)
   std::vector<std::string> exclude;  // node names or op types kept float
+  // Node names the accuracy budget returned to float (reported with that reason).
+  std::vector<std::string> budget_exclude;
   // Accuracy recovery; unset = automatic (on where the weights are per-tensor).
   std::optional<bool> cle;
   std::optional<bool> bias_correction;

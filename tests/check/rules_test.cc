@@ -569,7 +569,7 @@ TEST(Qdq, BiasScaleAndHybrid) {
   EXPECT_EQ(QdqFired(scale), Strings{"qdq.scale violation dqw"});
   QdqOptions hybrid;
   hybrid.hybrid = true;
-  EXPECT_EQ(QdqFired(hybrid), Strings{"qdq.hybrid violation add"});
+  EXPECT_EQ(QdqFired(hybrid), Strings{"qdq.hybrid warning add"});
 }
 
 // ---- graph ----------------------------------------------------------------------------------

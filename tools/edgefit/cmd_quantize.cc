@@ -5,11 +5,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli.h"
 #include "data/dataset.h"
+#include "io/npy.h"
 #include "onnx/model_io.h"
+#include "quant/budget.h"
 #include "quant/quantize.h"
 
 namespace edgefit::cli {
@@ -67,6 +70,12 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
     bool cle = false, no_cle = false, bias_correction = false, no_bias_correction = false;
     bool force = false;
     int threads = 0;
+    // Accuracy budget.
+    std::vector<std::string> eval;
+    int64_t eval_count = 0;
+    std::string labels, task;
+    double max_drop = -1, min_sqnr = -1e300;
+    int max_steps = 8;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
@@ -104,6 +113,15 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", o->threads, "Executor threads (0: all cores)")->default_val(0);
   cmd->add_flag("--force", o->force, "Write the output even when the target check has violations");
   cmd->add_flag("--json", o->json, "Print the report as JSON (schema edgefit-quantize/1)");
+  cmd->add_option("--eval", o->eval,
+                  "Accuracy budget: evaluation data (as --calib); needs --max-drop or --min-sqnr");
+  cmd->add_option("--eval-count", o->eval_count, "Use N evaluation samples, evenly spread");
+  cmd->add_option("--labels", o->labels, "Labels .npy for --eval (int: classes, float: targets)");
+  cmd->add_option("--task", o->task, "regression or classification (default: from the labels)");
+  cmd->add_option("--max-drop", o->max_drop,
+                  "Largest allowed worsening: top-1 accuracy drop in points, or MAE increase");
+  cmd->add_option("--min-sqnr", o->min_sqnr, "Smallest allowed output SQNR in dB");
+  cmd->add_option("--max-steps", o->max_steps, "Layers returned to float at most")->default_val(8);
   cmd->callback([o, exit_code] {
     auto fail = [&](const Status& st) { *exit_code = ReportError("quantize", st); };
     auto fail_data = [&](const Status& st) {
@@ -178,7 +196,57 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
     qo.progress = [&bar](const std::string& stage, int64_t done, int64_t total) {
       bar.Update(stage, done, total);
     };
-    auto report = QuantizeModel(model, profile ? &*profile : nullptr, *dataset, qo);
+    // Accuracy budget: evaluation data, labels, thresholds.
+    const bool budgeted = !o->eval.empty();
+    if (!budgeted && (o->max_drop >= 0 || o->min_sqnr > -1e299 || !o->labels.empty()))
+      return fail(InvalidArgument("--max-drop, --min-sqnr and --labels need --eval"));
+    if (budgeted && o->max_drop < 0 && o->min_sqnr <= -1e299)
+      return fail(InvalidArgument("--eval needs --max-drop (with --labels) or --min-sqnr"));
+    std::optional<Dataset> eval;
+    AccuracyBudget budget;
+    if (budgeted) {
+      DatasetOptions eo;
+      eo.sources = o->eval;
+      eo.max_samples = o->eval_count;
+      eo.image = data.image;
+      auto e = Dataset::Open(eo, *specs);
+      if (!e.ok()) return fail_data(e.status());
+      eval = std::move(e).value();
+      budget.eval = &*eval;
+      if (!o->labels.empty()) {
+        auto l = ReadNpy(o->labels);
+        if (!l.ok()) return fail_data(l.status());
+        budget.labels = std::move(l).value();
+        if (budget.labels->rank() == 0 || budget.labels->dim(0) != eval->total_size())
+          return fail_data(InvalidArgument(
+              o->labels + ": " + std::to_string(budget.labels->rank() ? budget.labels->dim(0) : 0) +
+              " labels for " + std::to_string(eval->total_size()) + " evaluation samples"));
+        const bool is_int = budget.labels->dtype() == DataType::kInt64 ||
+                            budget.labels->dtype() == DataType::kInt32;
+        budget.task = o->task == "regression"       ? CompareTask::kRegression
+                      : o->task == "classification" ? CompareTask::kClassification
+                      : is_int                      ? CompareTask::kClassification
+                                                    : CompareTask::kRegression;
+      }
+      if (o->max_drop >= 0) budget.max_drop = o->max_drop;
+      if (o->min_sqnr > -1e299) budget.min_sqnr_db = o->min_sqnr;
+      budget.max_steps = o->max_steps;
+    }
+    StatusOr<QuantizeReport> report = Status::Ok();
+    std::optional<BudgetReport> budget_report;
+    if (budgeted) {
+      QuantizeReport qr;
+      auto br =
+          QuantizeWithinBudget(model, profile ? &*profile : nullptr, *dataset, qo, budget, &qr);
+      if (br.ok()) {
+        budget_report = std::move(br).value();
+        report = std::move(qr);
+      } else {
+        report = br.status();
+      }
+    } else {
+      report = QuantizeModel(model, profile ? &*profile : nullptr, *dataset, qo);
+    }
     bar.Finish();
     if (!report.ok()) {
       if (report.status().message().rfind(kDataPrefix, 0) == 0) {
@@ -188,10 +256,21 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
       }
       return fail(report.status());
     }
-    if (o->json)
-      std::cout << FormatQuantizeJson(*report) << "\n";
-    else
+    if (o->json) {
+      nlohmann::json j = nlohmann::json::parse(FormatQuantizeJson(*report));
+      if (budget_report) {
+        j["budget"] = {{"measure", budget_report->measure},
+                       {"float", budget_report->float_metric},
+                       {"first", budget_report->first_metric},
+                       {"final", budget_report->final_metric},
+                       {"within_budget", budget_report->within_budget},
+                       {"returned_to_float", budget_report->returned_to_float}};
+      }
+      std::cout << j.dump(2) << "\n";
+    } else {
       std::cout << FormatQuantizeText(*report);
+      if (budget_report) std::cout << FormatBudgetText(*budget_report);
+    }
     const int violations = report->check ? report->check->Count(Severity::kViolation) : 0;
     if (violations > 0 && !o->force) {
       std::cerr << "edgefit quantize: the quantized model has " << violations
