@@ -273,7 +273,10 @@ Im2ColGeometry MakeIm2ColGeometry(const Geometry& g) {
 
 // The KH * KW column-matrix rows of one input channel plane `src`, output positions
 // [s0, s0 + count): the plane is copied into the zero-padded `pad` first, so the row copies need
-// no bounds checks.
+// no bounds checks. Stride-1 row copies move whole blocks of 8 floats (narrow outputs such as
+// 6 or 12 columns would otherwise run scalar loop tails): a block's extra floats land where the
+// next row or tap is written afterwards, so they are only used while that stays inside this
+// channel's rows (`dst` to dst + taps * count); `pad` must have 8 floats of slack at its end.
 EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE void Im2ColChannel2D(const float* __restrict src,
                                                              const Im2ColGeometry& g, int64_t s0,
                                                              int64_t count, float* __restrict dst,
@@ -293,6 +296,7 @@ EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE void Im2ColChannel2D(const float* __rest
     for (int64_t c = c1; c < g.wp; ++c) row[c] = 0.f;
   }
   const int64_t oh_first = s0 / g.OW, ow_first = s0 % g.OW;
+  const float* const dst_end = dst + g.KH * g.KW * count;
   for (int64_t kh = 0; kh < g.KH; ++kh) {
     for (int64_t kw = 0; kw < g.KW; ++kw, dst += count) {
       int64_t oh = oh_first, ow0 = ow_first;
@@ -301,7 +305,13 @@ EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE void Im2ColChannel2D(const float* __rest
         const float* in = pad + (oh * g.SH + kh * g.DH) * g.wp + kw * g.DW + ow0 * g.SW;
         float* out = dst + done;
         if (g.SW == 1) {
-          for (int64_t j = 0; j < n; ++j) out[j] = in[j];
+          const int64_t blocks = (n + 7) / 8;
+          if (out + blocks * 8 <= dst_end) {
+            for (int64_t b = 0; b < blocks; ++b)
+              std::memcpy(out + 8 * b, in + 8 * b, 8 * sizeof(float));
+          } else {
+            for (int64_t j = 0; j < n; ++j) out[j] = in[j];
+          }
         } else if (g.SW == 2) {
           for (int64_t j = 0; j < n; ++j) out[j] = in[2 * j];
         } else {
@@ -321,7 +331,7 @@ void Im2Col(const float* image, int64_t channels, const Geometry& g, int64_t s0,
     const Im2ColGeometry m = MakeIm2ColGeometry(g);
     ParallelForCost(ctx, channels, parallel ? taps * count : 0, [&](int64_t begin, int64_t end) {
       thread_local std::vector<float> pad;
-      pad.resize(m.rows * m.wp);
+      pad.resize(m.rows * m.wp + 8);  // + 8: slack for the 8-float blocks
       for (int64_t c = begin; c < end; ++c)
         Im2ColChannel2D(image + c * in_size, m, s0, count, col + c * taps * count, pad.data());
     });

@@ -116,6 +116,9 @@ class BatchNormKernel : public Kernel {
  public:
   explicit BatchNormKernel(float epsilon) : epsilon_(epsilon) {}
 
+  // A following Relu/Clip (fused by the session) is applied to each plane as it is written.
+  bool FusesActivation() const override { return true; }
+
   Status Run(KernelContext& ctx) override {
     RETURN_IF_ERROR(CheckFloatTensors(ctx));
     const Tensor& X = *ctx.input(0);
@@ -152,6 +155,7 @@ class BatchNormKernel : public Kernel {
     }
     const float* x = X.data<float>();
     float* y = Y->data<float>();
+    const FusedActivation& act = ctx.activation();
     ParallelForCost(ctx, N * C, S, [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
         const int64_t c = p % C;
@@ -160,6 +164,7 @@ class BatchNormKernel : public Kernel {
         else
           AffineEach(x + p * S, S, m.data() + c * S, 0.f, a.data() + c * S, 0.f, b.data() + c * S,
                      y + p * S);
+        act.Apply(y + p * S, S);
       }
     });
     return Status::Ok();

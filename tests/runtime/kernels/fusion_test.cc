@@ -1,9 +1,9 @@
-// Conv + Relu/Clip fusion in the session: without an observer the Conv clamps its own output and
-// the Relu/Clip node aliases it; with an observer nothing is fused (the observer sees the Conv's
-// own output). Both must give bit-identical outputs, in any order of runs (the memory plan is
-// recorded again when the mode changes), on every Conv path (im2col + Sgemm, pointwise,
-// depthwise, direct) and thread count. Convs whose output has another reader, or is a graph
-// output, are not fused.
+// Conv (or BatchNormalization) + Relu/Clip fusion in the session: without an observer the Conv
+// clamps its own output and the Relu/Clip node aliases it; with an observer nothing is fused (the
+// observer sees the Conv's own output). Both must give bit-identical outputs, in any order of runs
+// (the memory plan is recorded again when the mode changes), on every Conv path (im2col + Sgemm,
+// pointwise, depthwise, direct) and thread count. Convs whose output has another reader, or is a
+// graph output, are not fused.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -132,6 +132,22 @@ TEST(ConvFusion, ReluAndClipOnEveryConvPath) {
       CheckFusion(m, {2, 8, size, size}, threads, &negative);
       EXPECT_EQ(negative, 2) << "the observer must see the Convs' own (unclamped) outputs";
     }
+  }
+}
+
+TEST(ConvFusion, BatchNormalizationThenRelu) {
+  for (int threads : {1, 2}) {
+    Builder b;
+    Value* x = b.Input({2, 8, 24, 24});
+    Value* c = b.Conv(x, 8, 8, 3, 1, 1);
+    Value* scale = b.Const({8});
+    Value* bias = b.Const({8});
+    Value* mean = b.Const({8});
+    Value* var = b.Op("Abs", {b.Const({8})});  // not a constant: computed at run time
+    Value* r = b.Op("Relu", {b.Op("BatchNormalization", {c, scale, bias, mean, var})});
+    Model& m = b.Done({r});
+    int negative = 0;
+    CheckFusion(m, {2, 8, 24, 24}, threads, &negative);
   }
 }
 
