@@ -41,5 +41,6 @@ void AddFixCommand(CLI::App& app, int* exit_code);
 void AddQuantizeCommand(CLI::App& app, int* exit_code);
 void AddCompareCommand(CLI::App& app, int* exit_code);
 void AddDrawCommand(CLI::App& app, int* exit_code);
+void AddDeployCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edgefit::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
       AddQuantizeCommand,
       AddCompareCommand,
       AddDrawCommand,
+      AddDeployCommand,
   };
   for (const auto& add : commands) add(app, &exit_code);
   try {

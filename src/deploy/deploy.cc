@@ -1,0 +1,449 @@
+// `edgefit deploy` (see deploy.h and docs/deploy.md).
+#include "deploy/deploy.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "check/check.h"
+#include "compare/compare.h"
+#include "fix/fix.h"
+#include "io/npy.h"
+#include "onnx/model_io.h"
+#include "passes/equivalence.h"
+#include "passes/pass.h"
+#include "quant/budget.h"
+#include "report/analysis.h"
+#include "report/report.h"
+#include "targets/profile.h"
+
+namespace edgefit {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+StatusOr<std::string> Sha256File(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError(path + ": cannot read");
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    return Internal("SHA-256 unavailable");
+  }
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return hex;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
+  return s;
+}
+
+Status WriteText(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) return IoError(path.string() + ": writing failed");
+  return Status::Ok();
+}
+
+// Files a data source names (a folder: its files), for hashes in the manifest.
+std::vector<std::string> SourceFiles(const DatasetOptions& data) {
+  std::vector<std::string> files;
+  for (std::string s : data.sources) {
+    if (auto eq = s.find('='); eq != std::string::npos && !fs::exists(s)) s = s.substr(eq + 1);
+    std::error_code ec;
+    if (fs::is_directory(s, ec)) {
+      std::vector<std::string> inside;
+      for (const auto& e : fs::directory_iterator(s, ec))
+        if (e.is_regular_file()) inside.push_back(e.path().string());
+      std::sort(inside.begin(), inside.end());
+      files.insert(files.end(), inside.begin(), inside.end());
+    } else {
+      files.push_back(s);
+    }
+  }
+  return files;
+}
+
+json DataManifest(const DatasetOptions& data, int64_t samples) {
+  json j;
+  j["samples"] = samples;
+  j["random"] = data.random;
+  if (data.random) j["seed"] = data.seed;
+  json files = json::array();
+  for (const std::string& f : SourceFiles(data)) {
+    auto h = Sha256File(f);
+    files.push_back({{"path", f}, {"sha256", h.ok() ? *h : "unreadable"}});
+  }
+  j["files"] = files;
+  return j;
+}
+
+class Run {
+ public:
+  Run(const DeployOptions& options, DeployResult* result) : options_(options), result_(result) {}
+
+  // Runs one stage: fn returns the one-line summary or an error that stops the run.
+  Status Stage(const std::string& name, const std::function<StatusOr<std::string>()>& fn) {
+    if (options_.progress) options_.progress(name, "start", "");
+    const Clock::time_point start = Clock::now();
+    StatusOr<std::string> r = fn();
+    DeployStage s;
+    s.name = name;
+    s.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    s.ok = r.ok();
+    s.summary = r.ok() ? *r : r.status().message();
+    result_->stages.push_back(s);
+    if (options_.progress) options_.progress(name, s.ok ? "ok" : "failed", s.summary);
+    if (!r.ok()) return r.status().WithContext("deploy stopped at stage '" + name + "'");
+    return Status::Ok();
+  }
+
+ private:
+  const DeployOptions& options_;
+  DeployResult* result_;
+};
+
+std::string NextStepsStm32(const TargetProfile& p, const std::string& model, bool int8_io) {
+  std::ostringstream md;
+  md << "# Next steps: " << p.toolchain.name << "\n\n"
+     << "`" << model << "` is the INT8 QDQ model edgefit made and checked for `" << p.id
+     << "`. Run the vendor toolchain on it:\n\n```sh\n";
+  for (const HandoffStep& s : p.toolchain.steps) {
+    if (s.kind != StepKind::kShell) continue;
+    std::string cmd = Replace(s.command, "{model}", model);
+    cmd = Replace(cmd, "{out}", "stedgeai_output");
+    cmd = Replace(cmd, "{platform}", p.toolchain.platform);
+    if (int8_io) cmd = Replace(cmd, "--input-data-type uint8", "--input-data-type int8");
+    md << cmd << "\n";
+  }
+  md << "```\n\nWhere these command lines come from (target profile `" << p.origin << "`, version "
+     << p.version << "):\n\n";
+  for (const HandoffStep& s : p.toolchain.steps)
+    md << "* `" << s.id << "`: " << s.provenance.source << " ("
+       << FactStatusName(s.provenance.status) << ")"
+       << (s.provenance.note.empty() ? "" : " — " + s.provenance.note) << "\n";
+  md << "\nOnly the vendor toolchain can produce the firmware artefacts (the network C files and "
+        "the NPU blob); edgefit cannot check its code generation.\n";
+  return md.str();
+}
+
+std::string KneronScript(const TargetProfile& p, const std::string& model,
+                         const std::string& input) {
+  std::ostringstream py;
+  py << "#!/usr/bin/env python3\n"
+     << "# Generated by edgefit deploy for " << p.id << " (" << p.toolchain.name << ").\n"
+     << "# Run inside Kneron's toolchain Docker image, from this folder.\n";
+  for (const HandoffStep& s : p.toolchain.steps) {
+    if (s.kind != StepKind::kPython) continue;
+    std::string line = Replace(s.command, "{model}", model);
+    line = Replace(line, "{platform}", p.toolchain.platform);
+    line = Replace(line, "{calib}", "calib");
+    line = Replace(line, "{input}", input);
+    py << "# " << s.id << ": " << s.provenance.source << "\n" << line << "\n";
+  }
+  return py.str();
+}
+
+std::string NextStepsKneron(const TargetProfile& p, const std::string& model, int opset) {
+  std::ostringstream md;
+  md << "# Next steps: " << p.toolchain.name << "\n\n"
+     << "Kneron's toolchain quantizes the model itself from a float model. edgefit hands over:\n\n"
+     << "* `" << model << "`: the fixed float model at opset " << opset
+     << " (the opset the toolchain wants, from the target profile);\n"
+     << "* `calib/`: the calibration inputs, preprocessed, one `.npy` per sample in the model's "
+        "input shape;\n"
+     << "* `kneron_compile.py`: optimize -> ModelConfig -> evaluate -> analysis (quantization) "
+        "-> compile, with these paths filled in.\n\n"
+     << "Quick check first:\n\n```sh\n";
+  for (const HandoffStep& s : p.toolchain.steps)
+    if (s.kind == StepKind::kShell)
+      md << Replace(Replace(s.command, "{model}", model), "{platform}", p.toolchain.platform)
+         << "\n";
+  md << "```\n\nThen `python3 kneron_compile.py` inside Kneron's toolchain. Only the vendor "
+        "toolchain can produce the `.nef` for the chip; edgefit's INT8 figures for this target "
+        "come from a QDQ simulation of the profile's scheme (`model.int8-sim.onnx`), not from "
+        "Kneron's own quantizer.\n";
+  return md.str();
+}
+
+}  // namespace
+
+StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions& options) {
+  DeployResult result;
+  if (options.out_dir.empty()) return InvalidArgument("no output folder (-o OUTDIR)");
+  const fs::path out = fs::absolute(options.out_dir).lexically_normal();
+  std::error_code ec;
+  if (fs::exists(out, ec)) {
+    if (!fs::is_directory(out, ec)) return FailedPrecondition(out.string() + ": not a folder");
+    if (!fs::is_empty(out, ec) && !options.overwrite)
+      return FailedPrecondition(out.string() +
+                                ": folder exists and is not empty (use --overwrite)");
+  }
+  const fs::path tmp = out.parent_path() / (out.filename().string() + ".tmp-" +
+                                            std::to_string(static_cast<long>(getpid())));
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directories(tmp, ec))
+    return IoError(tmp.string() + ": cannot create (" + ec.message() + ")");
+  struct Cleanup {
+    fs::path dir;
+    bool keep = false;
+    ~Cleanup() {
+      std::error_code e;
+      if (!keep) fs::remove_all(dir, e);
+    }
+  } cleanup{tmp};
+
+  Run run(options, &result);
+  json summary, manifest;
+  manifest["schema"] = "edgefit-manifest/1";
+  manifest["edgefit_version"] = options.tool_version;
+  manifest["command_line"] = options.command_line;
+
+  std::optional<TargetProfile> profile;
+  Model model;
+  RETURN_IF_ERROR(run.Stage("load", [&]() -> StatusOr<std::string> {
+    ASSIGN_OR_RETURN(TargetProfile p, LoadTargetProfile(options.target));
+    profile = std::move(p);
+    ASSIGN_OR_RETURN(model, LoadModel(model_path));
+    ASSIGN_OR_RETURN(std::string hash, Sha256File(model_path));
+    manifest["model"] = {{"path", model_path}, {"sha256", hash}};
+    manifest["target"] = {
+        {"id", profile->id}, {"version", profile->version}, {"origin", profile->origin}};
+    return model_path + " (sha256 " + hash.substr(0, 12) + "...), target " + profile->id + " v" +
+           std::to_string(profile->version);
+  }));
+
+  RETURN_IF_ERROR(run.Stage("check", [&]() -> StatusOr<std::string> {
+    ASSIGN_OR_RETURN(CheckReport r, CheckModel(model, *profile));
+    summary["check_before"] = {{"verdict", r.Verdict()},
+                               {"violations", r.Count(Severity::kViolation)},
+                               {"warnings", r.Count(Severity::kWarning)}};
+    RETURN_IF_ERROR(WriteText(tmp / "check_before.txt", FormatCheckText(r)));
+    return r.VerdictLine();
+  }));
+
+  Model fixed;
+  RETURN_IF_ERROR(run.Stage("fix", [&]() -> StatusOr<std::string> {
+    ASSIGN_OR_RETURN(Model original, CloneModel(model));
+    FixOptions fo;
+    fo.pass_options.input_shapes = options.input_shapes;
+    ASSIGN_OR_RETURN(FixReport r, FixModel(model, original, *profile, fo));
+    RETURN_IF_ERROR(WriteText(tmp / "fix.txt", FormatFixText(r)));
+    summary["fix"] = FixToJson(r);
+    if (r.violations_left() > 0) {
+      std::string why;
+      for (const RemainingFinding& f : r.remaining)
+        if (f.finding.severity == Severity::kViolation) {
+          why = f.finding.message + " (" + f.reason + ")";
+          break;
+        }
+      return FailedPrecondition(std::to_string(r.violations_left()) +
+                                " violation(s) remain after fix: " + why);
+    }
+    ASSIGN_OR_RETURN(fixed, CloneModel(model));
+    RETURN_IF_ERROR(SaveModel(fixed, (tmp / "model.fixed.onnx").string()));
+    result.files.push_back("model.fixed.onnx");
+    return r.after.VerdictLine() + "; verified on " + std::to_string(r.equivalence.samples) +
+           " input sets";
+  }));
+
+  const bool wants_int8 = profile->toolchain.input_model.value == HandoffModel::kQdqInt8;
+  std::optional<Dataset> calib, eval;
+  std::optional<Tensor> labels;
+  RETURN_IF_ERROR(run.Stage("data", [&]() -> StatusOr<std::string> {
+    ASSIGN_OR_RETURN(auto specs, InputSpecsOf(fixed));
+    ASSIGN_OR_RETURN(Dataset c, Dataset::Open(options.calib, specs));
+    calib = std::move(c);
+    manifest["calibration"] = DataManifest(options.calib, calib->size());
+    std::string text = std::to_string(calib->size()) + " calibration sample(s)";
+    if (calib->is_random()) text += " (RANDOM: figures are not representative)";
+    if (options.eval) {
+      ASSIGN_OR_RETURN(Dataset e, Dataset::Open(*options.eval, specs));
+      eval = std::move(e);
+      manifest["evaluation"] = DataManifest(*options.eval, eval->size());
+      text += ", " + std::to_string(eval->size()) + " evaluation sample(s)";
+    }
+    if (!options.labels.empty()) {
+      ASSIGN_OR_RETURN(Tensor l, ReadNpy(options.labels));
+      labels = std::move(l);
+      auto h = Sha256File(options.labels);
+      manifest["labels"] = {{"path", options.labels}, {"sha256", h.ok() ? *h : "unreadable"}};
+    }
+    return text;
+  }));
+
+  Model int8;
+  const std::string int8_name = wants_int8 ? "model.int8.onnx" : "model.int8-sim.onnx";
+  RETURN_IF_ERROR(
+      run.Stage(wants_int8 ? "quantize" : "quantize (simulation)", [&]() -> StatusOr<std::string> {
+        ASSIGN_OR_RETURN(int8, CloneModel(fixed));
+        QuantizeReport qr;
+        if (eval && (options.max_drop || options.min_sqnr_db)) {
+          AccuracyBudget budget;
+          budget.eval = &*eval;
+          budget.labels = labels;
+          budget.task = labels
+                            ? (labels->dtype() == DataType::kFloat ? CompareTask::kRegression
+                                                                   : CompareTask::kClassification)
+                            : CompareTask::kNone;
+          budget.max_drop = options.max_drop;
+          budget.min_sqnr_db = options.min_sqnr_db;
+          ASSIGN_OR_RETURN(BudgetReport br, QuantizeWithinBudget(int8, &*profile, *calib,
+                                                                 options.quantize, budget, &qr));
+          RETURN_IF_ERROR(WriteText(tmp / "budget.txt", FormatBudgetText(br)));
+        } else {
+          ASSIGN_OR_RETURN(qr, QuantizeModel(int8, &*profile, *calib, options.quantize));
+        }
+        RETURN_IF_ERROR(WriteText(tmp / "quantize.txt", FormatQuantizeText(qr)));
+        summary["quantize"] = json::parse(FormatQuantizeJson(qr));
+        if (wants_int8 && qr.check && qr.check->Count(Severity::kViolation) > 0)
+          return FailedPrecondition("the INT8 model has " +
+                                    std::to_string(qr.check->Count(Severity::kViolation)) +
+                                    " violation(s) for " + profile->id + " (see quantize.txt)");
+        RETURN_IF_ERROR(SaveModel(int8, (tmp / int8_name).string()));
+        result.files.push_back(int8_name);
+        return std::to_string(qr.quantized_nodes) + " node(s) quantized, " +
+               std::to_string(qr.kept_float.size()) + " kept float; " +
+               (qr.check ? qr.check->VerdictLine() : std::string("not checked"));
+      }));
+
+  if (eval) {
+    RETURN_IF_ERROR(run.Stage("compare", [&]() -> StatusOr<std::string> {
+      CompareOptions co;
+      co.labels = labels;
+      co.task = labels ? (labels->dtype() == DataType::kFloat ? CompareTask::kRegression
+                                                              : CompareTask::kClassification)
+                       : CompareTask::kNone;
+      co.layers = true;
+      co.min_sqnr_db = options.min_sqnr_db;
+      if (options.max_drop) co.max_metric_increase = options.max_drop;
+      ASSIGN_OR_RETURN(CompareReport cr, CompareModels(fixed, int8, *eval, co));
+      RETURN_IF_ERROR(WriteText(tmp / "compare.txt", FormatCompareText(cr)));
+      RETURN_IF_ERROR(WriteText(tmp / "compare.json", FormatCompareJson(cr)));
+      result.files.push_back("compare.json");
+      summary["compare"] = json::parse(FormatCompareJson(cr));
+      return cr.verdict;
+    }));
+  }
+
+  RETURN_IF_ERROR(run.Stage("hand-off", [&]() -> StatusOr<std::string> {
+    if (wants_int8) {
+      RETURN_IF_ERROR(WriteText(tmp / "NEXT_STEPS.md",
+                                NextStepsStm32(*profile, int8_name, options.quantize.int8_io)));
+      result.files.push_back("NEXT_STEPS.md");
+      return "INT8 QDQ model + " + profile->toolchain.name + " command lines in NEXT_STEPS.md";
+    }
+    // A float model at the toolchain's opset, the calibration inputs, the vendor script.
+    ASSIGN_OR_RETURN(Model handoff, CloneModel(fixed));
+    const int opset = profile->toolchain.handoff_opset.value;
+    if (opset > 0 && handoff.OpsetVersion() != opset) {
+      ASSIGN_OR_RETURN(auto pass, CreatePass("convert-opset"));
+      PassContext ctx{handoff, &*profile, {}};
+      ctx.options.target_opset = opset;
+      ASSIGN_OR_RETURN(PassResult pr, pass->Run(ctx));
+      if (handoff.OpsetVersion() != opset)
+        return Unsupported("cannot convert the fixed model to opset " + std::to_string(opset) +
+                           (pr.unresolved.empty() ? "" : ": " + pr.unresolved[0]));
+      EquivalenceOptions eq;
+      ASSIGN_OR_RETURN(EquivalenceReport er, CheckEquivalence(fixed, handoff, eq));
+      if (!er.equivalent) return Internal("opset conversion changed the outputs:\n" + er.Summary());
+    }
+    RETURN_IF_ERROR(SaveModel(handoff, (tmp / "model.float.onnx").string()));
+    result.files.push_back("model.float.onnx");
+    fs::create_directories(tmp / "calib");
+    for (int64_t i = 0; i < calib->size(); ++i) {
+      ASSIGN_OR_RETURN(std::vector<NamedTensor> sample, calib->Get(i));
+      char name[32];
+      std::snprintf(name, sizeof(name), "%05lld.npy", static_cast<long long>(i));
+      RETURN_IF_ERROR(WriteNpy((tmp / "calib" / name).string(), sample[0].tensor));
+    }
+    result.files.push_back("calib/");
+    const std::string input = calib->inputs().empty() ? "input" : calib->inputs()[0].name;
+    RETURN_IF_ERROR(
+        WriteText(tmp / "kneron_compile.py", KneronScript(*profile, "model.float.onnx", input)));
+    result.files.push_back("kneron_compile.py");
+    RETURN_IF_ERROR(
+        WriteText(tmp / "NEXT_STEPS.md", NextStepsKneron(*profile, "model.float.onnx", opset)));
+    result.files.push_back("NEXT_STEPS.md");
+    return "float model (opset " + std::to_string(opset) + "), " + std::to_string(calib->size()) +
+           " calibration input(s), kneron_compile.py";
+  }));
+
+  RETURN_IF_ERROR(run.Stage("report", [&]() -> StatusOr<std::string> {
+    // The deployed model: the INT8 model for targets that take one, else the hand-off float model.
+    ASSIGN_OR_RETURN(Model deployed, CloneModel(wants_int8 ? int8 : fixed));
+    ReportOptions ro;
+    ro.target = &*profile;
+    if (summary.contains("compare")) ro.compare = summary["compare"];
+    ASSIGN_OR_RETURN(ReportData data,
+                     BuildReport(deployed, wants_int8 ? int8_name : "model.fixed.onnx", ro));
+    RETURN_IF_ERROR(WriteText(tmp / "report.html", RenderHtml(data)));
+    RETURN_IF_ERROR(WriteText(tmp / "analyze.txt", FormatAnalyzeText(data.analysis, true)));
+    summary["analyze"] = AnalyzeToJson(data.analysis);
+    result.files.push_back("report.html");
+    return std::string("report.html, analyze.txt") +
+           (data.graph_svg.empty() ? " (no graph picture: " + data.graph_note + ")" : "");
+  }));
+
+  // summary.json, manifest.json, report.md
+  json stages = json::array();
+  std::ostringstream md;
+  md << "# edgefit deploy: " << fs::path(model_path).filename().string() << " -> " << profile->id
+     << "\n\n| stage | result | time |\n|---|---|---:|\n";
+  for (const DeployStage& s : result.stages) {
+    stages.push_back(
+        {{"stage", s.name}, {"ok", s.ok}, {"summary", s.summary}, {"seconds", s.seconds}});
+    char t[32];
+    std::snprintf(t, sizeof(t), "%.2f s", s.seconds);
+    md << "| " << s.name << " | " << s.summary << " | " << t << " |\n";
+  }
+  md << "\nFiles: ";
+  for (const std::string& f : result.files) md << "`" << f << "` ";
+  md << "\n\nDetails: `report.html`, `analyze.txt`, `check_before.txt`, `fix.txt`, `quantize.txt`"
+     << (eval ? ", `compare.txt`" : "") << ", `NEXT_STEPS.md`.\n";
+  summary["schema"] = "edgefit-deploy-summary/1";
+  summary["target"] = profile->id;
+  summary["stages"] = stages;
+  summary["files"] = result.files;
+  manifest["stages"] = stages;
+  RETURN_IF_ERROR(WriteText(tmp / "summary.json", summary.dump(2) + "\n"));
+  RETURN_IF_ERROR(WriteText(tmp / "manifest.json", manifest.dump(2) + "\n"));
+  RETURN_IF_ERROR(WriteText(tmp / "report.md", md.str()));
+  for (const char* f : {"summary.json", "manifest.json", "report.md"}) result.files.push_back(f);
+
+  // Move into place.
+  if (fs::exists(out, ec)) fs::remove_all(out, ec);
+  fs::rename(tmp, out, ec);
+  if (ec)
+    return IoError(out.string() + ": cannot move the results into place (" + ec.message() + ")");
+  cleanup.keep = true;
+  result.out_dir = out.string();
+  return result;
+}
+
+}  // namespace edgefit
