@@ -92,12 +92,18 @@ class KernelContext {
 
   // A runtime error about this node: "Gather 'g' (opset 13): index 7 out of range [0, 5)".
   Status Error(const std::string& what) const;
-  const std::string& node_description() const { return node_description_; }
+  const std::string& node_description() const { return *node_description_; }
 
  protected:
   std::vector<const Tensor*> inputs_;
   size_t num_outputs_ = 0;
-  std::string node_description_;
+  const std::string* node_description_ = &NoDescription();  // owned by the runner (not copied)
+
+ private:
+  static const std::string& NoDescription() {
+    static const std::string none;
+    return none;
+  }
 };
 
 class Kernel {

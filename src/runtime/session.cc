@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <new>
 #include <thread>
@@ -42,7 +43,7 @@ void FusedActivation::Apply(float* p, int64_t n) const {
 }
 
 Status KernelContext::Error(const std::string& what) const {
-  return InvalidArgument(node_description_ + ": " + what);
+  return InvalidArgument(*node_description_ + ": " + what);
 }
 
 void KernelRegistry::Add(const std::string& domain, const std::string& op_type, int since,
@@ -135,30 +136,35 @@ namespace {
 
 class RunContext final : public KernelContext {
  public:
-  RunContext(Session::Impl& s, const Step& step, std::vector<Tensor>& slots, int step_index)
-      : s_(s), step_(step), slots_(slots), step_index_(step_index) {
-    node_description_ = step.description;
+  // One context per run, pointed at each step in turn (no allocations per node).
+  RunContext(Session::Impl& s, std::vector<Tensor>& slots) : s_(s), slots_(slots) {}
+
+  void Reset(const Step& step, int step_index) {
+    step_ = &step;
+    step_index_ = step_index;
+    node_description_ = &step.description;
     num_outputs_ = step.outputs.size();
-    inputs_.resize(step.inputs.size(), nullptr);
+    inputs_.assign(step.inputs.size(), nullptr);
     for (size_t i = 0; i < step.inputs.size(); ++i) {
       int v = step.inputs[i];
-      if (v >= 0) inputs_[i] = &slots[v];
+      if (v >= 0) inputs_[i] = &slots_[v];
     }
+    extra_.clear();
   }
 
   bool output_wanted(size_t i) const override {
-    return i < step_.outputs.size() && step_.outputs[i] >= 0;
+    return i < step_->outputs.size() && step_->outputs[i] >= 0;
   }
 
   StatusOr<Tensor*> Output(size_t i, DataType dtype, const Shape& shape) override {
-    if (i >= step_.outputs.size())
+    if (i >= step_->outputs.size())
       return Error("output index " + std::to_string(i) + " out of range");
-    int v = step_.outputs[i];
+    int v = step_->outputs[i];
     if (v < 0) {
       // Unwanted optional output: give the kernel a place to write anyway.
       extra_.emplace_back();
       auto t = Tensor::Create(dtype, shape, Limit());
-      if (!t.ok()) return t.status().WithContext(node_description_);
+      if (!t.ok()) return t.status().WithContext(*node_description_);
       extra_.back() = std::move(t).value();
       return &extra_.back();
     }
@@ -166,7 +172,7 @@ class RunContext final : public KernelContext {
     if (n < 0) return Error("output shape " + ShapeToString(shape) + " is invalid");
     size_t elem = DataTypeSize(dtype);
     if (dtype != DataType::kString && elem && static_cast<uint64_t>(n) > Limit() / elem)
-      return ResourceExhausted(node_description_ + ": output of shape " + ShapeToString(shape) +
+      return ResourceExhausted(*node_description_ + ": output of shape " + ShapeToString(shape) +
                                " needs more than the memory limit (" + std::to_string(Limit()) +
                                " bytes)");
     size_t bytes = static_cast<size_t>(n) * elem;
@@ -180,7 +186,7 @@ class RunContext final : public KernelContext {
     }
     if (s_.planned && !s_.is_graph_output[v]) s_.replan = true;
     auto t = Tensor::Create(dtype, shape, Limit());
-    if (!t.ok()) return t.status().WithContext(node_description_);
+    if (!t.ok()) return t.status().WithContext(*node_description_);
     slots_[v] = std::move(t).value();
     return &slots_[v];
   }
@@ -190,25 +196,25 @@ class RunContext final : public KernelContext {
     if (!in) return Error("view of a missing input");
     if (NumElements(shape) != in->numel())
       return Error("cannot view " + ShapeToString(in->shape()) + " as " + ShapeToString(shape));
-    int v = i < step_.outputs.size() ? step_.outputs[i] : -1;
+    int v = i < step_->outputs.size() ? step_->outputs[i] : -1;
     if (v < 0) return Status::Ok();
     slots_[v] = in->Reshaped(shape);
-    int src = step_.inputs[input_index];
+    int src = step_->inputs[input_index];
     s_.alloc_bytes[v] = 0;
     s_.buffer_root[v] = src >= 0 ? s_.buffer_root[src] : -1;
     return Status::Ok();
   }
 
   Status SetOutput(size_t i, const Tensor& tensor) override {
-    int v = i < step_.outputs.size() ? step_.outputs[i] : -1;
+    int v = i < step_->outputs.size() ? step_->outputs[i] : -1;
     if (v < 0) return Status::Ok();
     slots_[v] = tensor;
     s_.alloc_bytes[v] = 0;
     // The tensor may share an input's bytes (e.g. Identity of an intermediate): keep that
     // buffer alive as long as this value.
     s_.buffer_root[v] = -1;
-    for (size_t j = 0; j < step_.inputs.size(); ++j) {
-      int src = step_.inputs[j];
+    for (size_t j = 0; j < step_->inputs.size(); ++j) {
+      int src = step_->inputs[j];
       if (src >= 0 && slots_[src].SameStorage(tensor)) s_.buffer_root[v] = s_.buffer_root[src];
     }
     return Status::Ok();
@@ -218,7 +224,7 @@ class RunContext final : public KernelContext {
 
   const FusedActivation& activation() const override {
     static const FusedActivation none;
-    return s_.fusing ? step_.fused : none;
+    return s_.fusing ? step_->fused : none;
   }
 
   void ParallelFor(int64_t n, const std::function<void(int64_t, int64_t)>& fn) const override {
@@ -244,10 +250,10 @@ class RunContext final : public KernelContext {
     return s_.options.max_memory_bytes ? s_.options.max_memory_bytes : SIZE_MAX;
   }
   Session::Impl& s_;
-  const Step& step_;
+  const Step* step_ = nullptr;
   std::vector<Tensor>& slots_;
-  int step_index_;
-  std::vector<Tensor> extra_;
+  int step_index_ = 0;
+  std::deque<Tensor> extra_;  // deque: pointers to earlier elements stay valid
 };
 
 // Peak bytes of intermediates whose declared shapes are static, freeing at last use.
@@ -567,6 +573,7 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
   // Fused runs extend the fused producers' buffers over their aliases: a plan recorded in the
   // other mode does not hold, so this run allocates from the heap and records a new one.
   s.fusing = !observer;
+  RunContext ctx(s, slots);
   if (s.planned && s.plan_fused != s.fusing) s.planned = false;
   for (size_t i = 0; i < s.steps.size(); ++i) {
     const Step& step = s.steps[i];
@@ -578,7 +585,7 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
       for (int v : step.release) slots[v] = Tensor();
       continue;
     }
-    RunContext ctx(s, step, slots, static_cast<int>(i));
+    ctx.Reset(step, static_cast<int>(i));
     Status st = step.kernel->Run(ctx);
     if (!st.ok()) {
       if (st.message().rfind(step.description, 0) == 0) return st;
