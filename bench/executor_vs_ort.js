@@ -25,7 +25,8 @@ const run = (cmd, argv, extra = {}) =>
 
 run('cmake', ['-S', '.', '-B', build, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release',
               '-DEDGEFIT_BUILD_BENCH=ON', '-DEDGEFIT_BUILD_TESTS=OFF']);
-run('cmake', ['--build', build, '--target', 'executor_bench', 'make_zoo_models']);
+// -j 2: the development machines are shared.
+run('cmake', ['--build', build, '-j', '2', '--target', 'executor_bench', 'make_zoo_models']);
 run(path.join(root, 'tools/ort/setup.sh'), []);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'edgefit-bench-'));
@@ -72,6 +73,8 @@ function singleCorePeakGflops() {
   return { model, mhz, perCycle, gflops: (mhz / 1000) * perCycle };
 }
 
+// Other work on the machine skews wall-clock figures: the load average is printed with them.
+const loadStart = os.loadavg();
 const rows = [];
 for (const t of opt.threads) {
   for (const m of models) {
@@ -100,4 +103,7 @@ if (conv) {
               `single-core peak ${peak.gflops.toFixed(1)} GFLOP/s (${peak.model}, ${peak.mhz} MHz x ` +
               `${peak.perCycle} FLOP/cycle)`);
 }
+const loadEnd = os.loadavg();
+console.log(`\nload average (1/5/15 min) at start: ${loadStart.map((l) => l.toFixed(2)).join(' ')}, ` +
+            `at end: ${loadEnd.map((l) => l.toFixed(2)).join(' ')}; ${os.cpus().length} CPUs`);
 fs.rmSync(work, { recursive: true, force: true });
