@@ -31,8 +31,9 @@ else
     || { echo "FAIL: NEXT_STEPS.md lacks the stedgeai command"; fail=1; }
   node "$src/tools/ort/ort_bench.js" "$out/model.int8.onnx" --warmup 0 --iters 1 > /dev/null \
     || { echo "FAIL: ONNX Runtime cannot run the INT8 model"; fail=1; }
-  # summary.json must hold the compare figures a re-run measures.
-  "$edgefit" compare "$out/model.fixed.onnx" "$out/model.int8.onnx" --data random --json \
+  # summary.json must hold the compare figures a re-run measures (deploy draws random
+  # evaluation data with seed 1, calibration data with seed 0).
+  "$edgefit" compare "$out/model.fixed.onnx" "$out/model.int8.onnx" --data random --seed 1 --json \
     > "$work/cmp.json" 2>/dev/null || true
   a=$(json "$out/summary.json" "compare.outputs[0].sqnr_db")
   b=$(json "$work/cmp.json" "outputs[0].sqnr_db")

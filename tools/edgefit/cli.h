@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "data/dataset.h"
 #include "edgefit/status.h"
 
 namespace edgefit::cli {
@@ -26,6 +27,34 @@ enum ExitCode : int {
 int ExitCodeFor(const Status& status);
 // Prints "edgefit <command>: error: <message>" to stderr and returns the exit code.
 int ReportError(const std::string& command, const Status& status);
+
+// "NAME=1,72,36,36" (--input-shape): the input's name and its dims (all positive).
+StatusOr<std::pair<std::string, Shape>> ParseInputShape(const std::string& text);
+// "NAME=VALUE" for `flag` (e.g. --data input=x.npy).
+StatusOr<std::pair<std::string, std::string>> SplitAssignment(const std::string& text,
+                                                              const char* flag);
+
+// Sample data from the shared data flags (docs/data.md): `sources` as given (a single "random"
+// means seeded random data, `count` samples, default 16), `count` evenly spread samples (0: all),
+// `preprocess` a JSON file or inline JSON for images ("" = none).
+StatusOr<DatasetOptions> DataOptionsFromFlags(const std::vector<std::string>& sources,
+                                              int64_t count, uint64_t seed,
+                                              const std::string& preprocess);
+
+// "\r<stage> [#########.........] 120/200" on stderr when enabled (a terminal); nothing
+// otherwise. A new stage starts a new line.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  ~ProgressBar() { Finish(); }
+  void Update(const std::string& stage, int64_t done, int64_t total);
+  void Finish();
+
+ private:
+  bool enabled_;
+  bool open_ = false;
+  std::string stage_;
+};
 
 // Every subcommand registers itself through one of these, listed in main.cc.
 using CommandFactory = std::function<void(CLI::App& app, int* exit_code)>;

@@ -13,34 +13,6 @@
 #include "onnx/model_io.h"
 
 namespace edgefit::cli {
-namespace {
-
-// "\rcompare [#########.........] 120/200" on a terminal; nothing otherwise.
-class CompareProgress {
- public:
-  explicit CompareProgress(bool enabled) : enabled_(enabled) {}
-  ~CompareProgress() { Finish(); }
-  void Update(int64_t done, int64_t total) {
-    if (!enabled_ || total <= 0) return;
-    const int width = 30;
-    const int filled = static_cast<int>(width * done / total);
-    std::fprintf(stderr, "\rcompare [%s%s] %lld/%lld", std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total));
-    open_ = true;
-  }
-  void Finish() {
-    if (open_) std::fputc('\n', stderr);
-    open_ = false;
-  }
-
- private:
-  bool enabled_;
-  bool open_ = false;
-};
-
-}  // namespace
-
 void AddCompareCommand(CLI::App& app, int* exit_code) {
   struct Options {
     std::string reference, test, labels, task, preprocess;
@@ -128,24 +100,11 @@ void AddCompareCommand(CLI::App& app, int* exit_code) {
     co.sources = !o->no_sources;
     co.num_threads = o->threads;
 
-    DatasetOptions data;
-    if (o->data.size() == 1 && o->data[0] == "random") {
-      data.random = true;
-      data.random_count = o->data_count > 0 ? o->data_count : 16;
-      data.seed = o->seed;
-    } else {
-      data.sources = o->data;
-      data.max_samples = o->data_count;
-    }
-    if (!o->preprocess.empty()) {
-      auto pre = o->preprocess.front() == '{' ? ParseImagePreprocess(o->preprocess, "--preprocess")
-                                              : LoadImagePreprocess(o->preprocess);
-      if (!pre.ok()) return fail_data(pre.status());
-      data.image = *pre;
-    }
+    auto data = DataOptionsFromFlags(o->data, o->data_count, o->seed, o->preprocess);
+    if (!data.ok()) return fail_data(data.status());
     auto specs = InputSpecsOf(*ref);
     if (!specs.ok()) return fail(Status(StatusCode::kUnsupported, specs.status().message()));
-    auto dataset = Dataset::Open(data, *specs);
+    auto dataset = Dataset::Open(*data, *specs);
     if (!dataset.ok()) return fail_data(dataset.status());
     if (co.labels) {
       const Tensor& l = *co.labels;
@@ -158,9 +117,9 @@ void AddCompareCommand(CLI::App& app, int* exit_code) {
     if (dataset->is_random())
       std::cerr << "edgefit compare: warning: comparing on RANDOM data, not real samples\n";
 
-    CompareProgress bar(!o->json && isatty(fileno(stderr)));
+    ProgressBar bar(!o->json && isatty(fileno(stderr)));
     co.progress = [&bar](const std::string&, int64_t done, int64_t total) {
-      bar.Update(done, total);
+      bar.Update("compare", done, total);
     };
     auto report = CompareModels(*ref, *test, *dataset, co);
     bar.Finish();

@@ -11,29 +11,6 @@
 #include "deploy/deploy.h"
 
 namespace edgefit::cli {
-namespace {
-
-StatusOr<std::pair<std::string, Shape>> ParseInputShape(const std::string& s) {
-  auto eq = s.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == s.size())
-    return InvalidArgument("--input-shape expects NAME=1,3,224,224, got '" + s + "'");
-  Shape shape;
-  std::stringstream ss(s.substr(eq + 1));
-  for (std::string d; std::getline(ss, d, ',');) {
-    try {
-      size_t used = 0;
-      long long v = std::stoll(d, &used);
-      if (used != d.size() || v <= 0) throw std::invalid_argument(d);
-      shape.push_back(v);
-    } catch (const std::exception&) {
-      return InvalidArgument("--input-shape " + s + ": '" + d + "' is not a positive integer");
-    }
-  }
-  return std::make_pair(s.substr(0, eq), shape);
-}
-
-}  // namespace
-
 void AddDeployCommand(CLI::App& app, int* exit_code) {
   struct Options {
     std::string model, out, target, preprocess, labels, method = "minmax";
@@ -84,34 +61,17 @@ void AddDeployCommand(CLI::App& app, int* exit_code) {
       if (!kv.ok()) return fail(kv.status());
       d.input_shapes[kv->first] = kv->second;
     }
-    if (o->calib.size() == 1 && o->calib[0] == "random") {
-      d.calib.random = true;
-      d.calib.random_count = o->calib_count > 0 ? o->calib_count : 16;
-    } else {
-      d.calib.sources = o->calib;
-      d.calib.max_samples = o->calib_count;
+    auto calib = DataOptionsFromFlags(o->calib, o->calib_count, 0, o->preprocess);
+    if (!calib.ok()) {
+      fail(calib.status());
+      *exit_code = kExitInvalidData;
+      return;
     }
-    if (!o->preprocess.empty()) {
-      auto pre = o->preprocess.front() == '{' ? ParseImagePreprocess(o->preprocess, "--preprocess")
-                                              : LoadImagePreprocess(o->preprocess);
-      if (!pre.ok()) {
-        fail(pre.status());
-        *exit_code = kExitInvalidData;
-        return;
-      }
-      d.calib.image = *pre;
-    }
+    d.calib = *calib;
     if (!o->eval.empty()) {
-      DatasetOptions e;
-      if (o->eval.size() == 1 && o->eval[0] == "random") {
-        e.random = true;
-        e.random_count = o->eval_count > 0 ? o->eval_count : 16;
-      } else {
-        e.sources = o->eval;
-        e.max_samples = o->eval_count;
-        e.image = d.calib.image;
-      }
-      d.eval = e;
+      auto eval = DataOptionsFromFlags(o->eval, o->eval_count, 1, o->preprocess);
+      if (!eval.ok()) return fail(eval.status());
+      d.eval = *eval;
     }
     d.labels = o->labels;
     if (o->max_drop >= 0) d.max_drop = o->max_drop;

@@ -11,34 +11,6 @@
 #include "onnx/model_io.h"
 
 namespace edgefit::cli {
-namespace {
-
-StatusOr<std::pair<std::string, std::string>> SplitAssignment(const std::string& s,
-                                                              const char* flag) {
-  auto eq = s.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == s.size())
-    return InvalidArgument(std::string(flag) + " expects NAME=VALUE, got '" + s + "'");
-  return std::make_pair(s.substr(0, eq), s.substr(eq + 1));
-}
-
-StatusOr<Shape> ParseDims(const std::string& text, const std::string& what) {
-  Shape shape;
-  std::stringstream ss(text);
-  for (std::string d; std::getline(ss, d, ',');) {
-    try {
-      size_t used = 0;
-      long long v = std::stoll(d, &used);
-      if (used != d.size() || v <= 0) throw std::invalid_argument(d);
-      shape.push_back(v);
-    } catch (const std::exception&) {
-      return InvalidArgument(what + ": '" + d + "' is not a positive integer");
-    }
-  }
-  return shape;
-}
-
-}  // namespace
-
 void AddFixCommand(CLI::App& app, int* exit_code) {
   struct Options {
     std::string model, output, target, passes, dump_after;
@@ -89,11 +61,9 @@ void AddFixCommand(CLI::App& app, int* exit_code) {
 
     FixOptions fo;
     for (const std::string& s : o->input_shapes) {
-      auto kv = SplitAssignment(s, "--input-shape");
-      if (!kv.ok()) return fail(kv.status());
-      auto dims = ParseDims(kv->second, "--input-shape " + kv->first);
-      if (!dims.ok()) return fail(dims.status());
-      fo.pass_options.input_shapes[kv->first] = *dims;
+      auto shape = ParseInputShape(s);
+      if (!shape.ok()) return fail(shape.status());
+      fo.pass_options.input_shapes[shape->first] = shape->second;
     }
     if (!o->passes.empty()) {
       std::stringstream ss(o->passes);

@@ -30,33 +30,6 @@ std::vector<std::string> SplitList(const std::vector<std::string>& items) {
   return out;
 }
 
-// "\rcalibrate [#########.........] 120/200" on a terminal; nothing otherwise.
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
-  ~ProgressBar() { Finish(); }
-  void Update(const std::string& stage, int64_t done, int64_t total) {
-    if (!enabled_ || total <= 0) return;
-    if (stage != stage_) Finish();
-    stage_ = stage;
-    const int width = 30;
-    const int filled = static_cast<int>(width * done / total);
-    std::fprintf(stderr, "\r%-16s [%s%s] %lld/%lld", stage.c_str(),
-                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total));
-    open_ = true;
-  }
-  void Finish() {
-    if (open_) std::fputc('\n', stderr);
-    open_ = false;
-  }
-
- private:
-  bool enabled_;
-  bool open_ = false;
-  std::string stage_;
-};
-
 }  // namespace
 
 void AddQuantizeCommand(CLI::App& app, int* exit_code) {
@@ -170,21 +143,9 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
         return fail(FailedPrecondition(o->output + ": refusing to overwrite the input model"));
     }
 
-    DatasetOptions data;
-    if (o->calib.size() == 1 && o->calib[0] == "random") {
-      data.random = true;
-      data.random_count = o->calib_count > 0 ? o->calib_count : 16;
-      data.seed = o->seed;
-    } else {
-      data.sources = o->calib;
-      data.max_samples = o->calib_count;
-    }
-    if (!o->preprocess.empty()) {
-      auto pre = o->preprocess.front() == '{' ? ParseImagePreprocess(o->preprocess, "--preprocess")
-                                              : LoadImagePreprocess(o->preprocess);
-      if (!pre.ok()) return fail_data(pre.status());
-      data.image = *pre;
-    }
+    auto data_options = DataOptionsFromFlags(o->calib, o->calib_count, o->seed, o->preprocess);
+    if (!data_options.ok()) return fail_data(data_options.status());
+    DatasetOptions& data = *data_options;
     auto specs = InputSpecsOf(model);
     // A dynamic input: the model must be fixed first (exit 6, like other models quantize
     // cannot take).

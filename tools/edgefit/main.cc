@@ -16,18 +16,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = kExitOk;
   const CommandFactory commands[] = {
-      AddInspectCommand,
-      AddAnalyzeCommand,
-      AddReportCommand,
-      AddCopyCommand,
-      AddCheckCommand,
-      AddTargetsCommand,
-      AddRunCommand,
-      AddFixCommand,
-      AddQuantizeCommand,
-      AddCompareCommand,
-      AddDrawCommand,
-      AddDeployCommand,
+      AddInspectCommand,  AddAnalyzeCommand, AddReportCommand, AddCopyCommand,
+      AddCheckCommand,    AddTargetsCommand, AddRunCommand,    AddFixCommand,
+      AddQuantizeCommand, AddCompareCommand, AddDrawCommand,   AddDeployCommand,
   };
   for (const auto& add : commands) add(app, &exit_code);
   try {
