@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include <atomic>
 #include <cctype>
@@ -523,104 +522,22 @@ void NormalizeBools(Tensor* t) {
   for (size_t i = 0; i < t->nbytes(); ++i) b[i] = b[i] != 0;
 }
 
-// --- .npz (libzip) ---
-
-std::string ZipErrorString(int code) {
-  zip_error_t e;
-  zip_error_init_with_code(&e, code);
-  std::string s = zip_error_strerror(&e);
-  zip_error_fini(&e);
-  return s;
-}
-
-struct ZipArchiveCloser {
-  void operator()(zip_t* z) const {
-    if (z) zip_discard(z);
-  }
-};
-struct ZipMemberCloser {
-  void operator()(zip_file_t* f) const {
-    if (f) zip_fclose(f);
-  }
-};
-using ZipArchive = std::unique_ptr<zip_t, ZipArchiveCloser>;
-using ZipMember = std::unique_ptr<zip_file_t, ZipMemberCloser>;
-
-class ZipMemberStream final : public npy_internal::Stream {
- public:
-  explicit ZipMemberStream(zip_file_t* f) : f_(f) {}
-  StatusOr<size_t> Read(void* dst, size_t n) override {
-    zip_int64_t got = zip_fread(f_, dst, n);
-    if (got < 0)
-      return InvalidArgument(std::string("cannot read member: ") + zip_file_strerror(f_));
-    return static_cast<size_t>(got);
-  }
-
- private:
-  zip_file_t* f_;
-};
-
-// Same checks and messages as ReadNpz.
-StatusOr<ZipArchive> OpenNpz(const std::string& path) {
-  struct stat file;
-  if (::stat(path.c_str(), &file) != 0) {
-    if (errno == ENOENT) return NotFound(path + ": no such file");
-    return IoError(path + ": cannot open: " + std::strerror(errno));
-  }
-  if (!S_ISREG(file.st_mode)) return IoError(path + ": not a regular file");
-  if (file.st_size == 0) return InvalidArgument(path + ": not an .npz file (empty file)");
-  int err = 0;
-  ZipArchive za(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
-  if (za) return za;
-  if (err == ZIP_ER_NOENT) return NotFound(path + ": no such file");
-  if (err == ZIP_ER_OPEN || err == ZIP_ER_READ)
-    return IoError(path + ": cannot read: " + ZipErrorString(err));
-  if (err == ZIP_ER_EXISTS)
-    return InvalidArgument(path +
-                           ": not a valid .npz: the archive has two members with the same name");
-  if (err == ZIP_ER_NOZIP) return InvalidArgument(path + ": not an .npz file (not a zip archive)");
-  return InvalidArgument(path + ": not a valid .npz (zip) file: " + ZipErrorString(err));
-}
-
-struct NpzMemberInfo {
-  zip_uint64_t index;
-  std::string name;    // without ".npy"
-  std::string origin;  // "path (member 'x.npy')"
-  uint64_t size;
-  bool stored;
-};
-
-StatusOr<std::vector<NpzMemberInfo>> ListNpzMembers(zip_t* za, const std::string& path) {
-  zip_int64_t n = zip_get_num_entries(za, 0);
-  if (n < 0) return InvalidArgument(path + ": cannot list the archive");
-  std::vector<NpzMemberInfo> members;
-  std::set<std::string> names;
-  for (zip_int64_t i = 0; i < n; ++i) {
-    zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(za, static_cast<zip_uint64_t>(i), 0, &st) != 0)
-      return InvalidArgument(path + ": member " + std::to_string(i) + ": " + zip_strerror(za));
-    std::string member = (st.valid & ZIP_STAT_NAME) && st.name ? st.name : "";
-    std::string origin = path + " (member '" + member + "')";
-    if (member.size() < 5 || member.compare(member.size() - 4, 4, ".npy") != 0)
-      return InvalidArgument(origin + ": not an .npy member (the name must end in .npy)");
-    if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_METHOD))
-      return InvalidArgument(origin + ": size or compression method unknown");
-    if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
-      return Unsupported(origin + ": encrypted members are not supported");
-    if (st.comp_method != ZIP_CM_STORE && st.comp_method != ZIP_CM_DEFLATE)
-      return Unsupported(origin + ": compression method " + std::to_string(st.comp_method) +
-                         " is not supported (supported: stored, deflate)");
-    std::string name = member.substr(0, member.size() - 4);
-    if (!names.insert(name).second)
-      return InvalidArgument(origin + ": the archive has two members named '" + member + "'");
-    members.push_back({static_cast<zip_uint64_t>(i), std::move(name), std::move(origin), st.size,
-                       st.comp_method == ZIP_CM_STORE});
-  }
-  return members;
-}
-
 }  // namespace
+
+namespace npy_internal {
+
+Status ReadBytes(Stream& in, void* dst, size_t n, const char* what) {
+  return ReadExact(in, dst, n, what);
+}
+
+StatusOr<Tensor> AllocateRowRange(const NpyHeader& header, int64_t first, int64_t count,
+                                  const NpyReadOptions& options, uint64_t* skip_bytes) {
+  return AllocateRows(header, first, count, options, skip_bytes);
+}
+
+void NormalizeBoolValues(Tensor* tensor) { NormalizeBools(tensor); }
+
+}  // namespace npy_internal
 
 StatusOr<NpyHeader> ReadNpyHeader(const std::string& path, const NpyReadOptions& options) {
   int fd;
@@ -653,58 +570,6 @@ StatusOr<Tensor> ReadNpyRows(const std::string& path, int64_t first, int64_t cou
     if (got == 0)
       return InvalidArgument(path + ": truncated data (the file shrank while being read)");
     done += static_cast<size_t>(got);
-  }
-  NormalizeBools(&*rows);
-  return rows;
-}
-
-StatusOr<std::vector<NpzMemberHeader>> ReadNpzHeaders(const std::string& path,
-                                                      const NpyReadOptions& options) {
-  ASSIGN_OR_RETURN(ZipArchive za, OpenNpz(path));
-  ASSIGN_OR_RETURN(std::vector<NpzMemberInfo> members, ListNpzMembers(za.get(), path));
-  std::vector<NpzMemberHeader> headers;
-  headers.reserve(members.size());
-  for (const NpzMemberInfo& m : members) {
-    ZipMember f(zip_fopen_index(za.get(), m.index, 0));
-    if (!f) return InvalidArgument(m.origin + ": cannot open: " + zip_strerror(za.get()));
-    ZipMemberStream in(f.get());
-    ASSIGN_OR_RETURN(NpyHeader h, npy_internal::ReadNpyStreamHeader(in, m.size, m.origin, options));
-    headers.push_back({m.name, std::move(h)});
-  }
-  return headers;
-}
-
-StatusOr<Tensor> ReadNpzRows(const std::string& path, const std::string& name, int64_t first,
-                             int64_t count, const NpyReadOptions& options) {
-  ASSIGN_OR_RETURN(ZipArchive za, OpenNpz(path));
-  ASSIGN_OR_RETURN(std::vector<NpzMemberInfo> members, ListNpzMembers(za.get(), path));
-  const NpzMemberInfo* m = nullptr;
-  for (const NpzMemberInfo& candidate : members)
-    if (candidate.name == name) m = &candidate;
-  if (!m) return NotFound(path + ": no member named '" + name + ".npy'");
-  ZipMember f(zip_fopen_index(za.get(), m->index, 0));
-  if (!f) return InvalidArgument(m->origin + ": cannot open: " + zip_strerror(za.get()));
-  ZipMemberStream in(f.get());
-  ASSIGN_OR_RETURN(NpyHeader h, npy_internal::ReadNpyStreamHeader(in, m->size, m->origin, options));
-  uint64_t skip = 0;
-  auto rows = AllocateRows(h, first, count, options, &skip);
-  if (!rows.ok()) return rows.status().WithContext(m->origin);
-  // Stored members can seek; deflated ones (or a failed seek) decompress and drop the bytes.
-  bool seeked = skip == 0 ||
-                (m->stored &&
-                 zip_fseek(f.get(), static_cast<zip_int64_t>(h.data_offset + skip), SEEK_SET) == 0);
-  if (!seeked) {
-    std::vector<uint8_t> scratch(std::min<uint64_t>(skip, uint64_t{1} << 16));
-    for (uint64_t left = skip; left > 0;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(left, scratch.size()));
-      Status st = ReadExact(in, scratch.data(), n, "data");
-      if (!st.ok()) return st.WithContext(m->origin);
-      left -= n;
-    }
-  }
-  if (rows->nbytes()) {
-    Status st = ReadExact(in, rows->raw(), rows->nbytes(), "data");
-    if (!st.ok()) return st.WithContext(m->origin);
   }
   NormalizeBools(&*rows);
   return rows;

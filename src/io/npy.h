@@ -129,4 +129,13 @@ StatusOr<NpyHeader> ReadNpyStreamHeader(Stream& in, uint64_t size, const std::st
 StatusOr<Tensor> ReadNpyStream(Stream& in, uint64_t size, const std::string& origin,
                                const NpyReadOptions& options);
 
+// Reads exactly n bytes ("truncated <what>" otherwise).
+Status ReadBytes(Stream& in, void* dst, size_t n, const char* what);
+// A tensor for rows [first, first + count) of an array with this header, and the bytes of data
+// before them (`skip_bytes`).
+StatusOr<Tensor> AllocateRowRange(const NpyHeader& header, int64_t first, int64_t count,
+                                  const NpyReadOptions& options, uint64_t* skip_bytes);
+// Bool values stored as any non-zero byte become 1.
+void NormalizeBoolValues(Tensor* tensor);
+
 }  // namespace edgefit::npy_internal

@@ -17,7 +17,7 @@ namespace {
 // arrays twice gives the same bytes.
 constexpr time_t kFixedMtime = 315576000;
 
-std::string ZipErrorText(int code) {
+std::string ZipErrorString(int code) {
   zip_error_t e;
   zip_error_init_with_code(&e, code);
   std::string s = zip_error_strerror(&e);
@@ -25,22 +25,22 @@ std::string ZipErrorText(int code) {
   return s;
 }
 
-struct ZipCloser {
+struct ZipArchiveCloser {
   void operator()(zip_t* z) const {
     if (z) zip_discard(z);
   }
 };
-struct ZipFileCloser {
+struct ZipMemberCloser {
   void operator()(zip_file_t* f) const {
     if (f) zip_fclose(f);
   }
 };
-using ZipPtr = std::unique_ptr<zip_t, ZipCloser>;
-using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFileCloser>;
+using ZipArchive = std::unique_ptr<zip_t, ZipArchiveCloser>;
+using ZipMember = std::unique_ptr<zip_file_t, ZipMemberCloser>;
 
-class ZipStream final : public npy_internal::Stream {
+class ZipMemberStream final : public npy_internal::Stream {
  public:
-  explicit ZipStream(zip_file_t* f) : f_(f) {}
+  explicit ZipMemberStream(zip_file_t* f) : f_(f) {}
   StatusOr<size_t> Read(void* dst, size_t n) override {
     zip_int64_t got = zip_fread(f_, dst, n);
     if (got < 0)
@@ -52,9 +52,8 @@ class ZipStream final : public npy_internal::Stream {
   zip_file_t* f_;
 };
 
-}  // namespace
-
-StatusOr<std::vector<NpzEntry>> ReadNpz(const std::string& path, const NpyReadOptions& options) {
+// Same checks and messages as ReadNpz.
+StatusOr<ZipArchive> OpenNpz(const std::string& path) {
   struct stat file;
   if (::stat(path.c_str(), &file) != 0) {
     if (errno == ENOENT) return NotFound(path + ": no such file");
@@ -63,28 +62,36 @@ StatusOr<std::vector<NpzEntry>> ReadNpz(const std::string& path, const NpyReadOp
   if (!S_ISREG(file.st_mode)) return IoError(path + ": not a regular file");
   if (file.st_size == 0) return InvalidArgument(path + ": not an .npz file (empty file)");
   int err = 0;
-  ZipPtr za(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
-  if (!za) {
-    if (err == ZIP_ER_NOENT) return NotFound(path + ": no such file");
-    if (err == ZIP_ER_OPEN || err == ZIP_ER_READ)
-      return IoError(path + ": cannot read: " + ZipErrorText(err));
-    if (err == ZIP_ER_EXISTS)  // libzip's report of a name listed twice
-      return InvalidArgument(path +
-                             ": not a valid .npz: the archive has two members with the same name");
-    if (err == ZIP_ER_NOZIP)
-      return InvalidArgument(path + ": not an .npz file (not a zip archive)");
-    return InvalidArgument(path + ": not a valid .npz (zip) file: " + ZipErrorText(err));
-  }
-  zip_int64_t n = zip_get_num_entries(za.get(), 0);
+  ZipArchive za(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
+  if (za) return za;
+  if (err == ZIP_ER_NOENT) return NotFound(path + ": no such file");
+  if (err == ZIP_ER_OPEN || err == ZIP_ER_READ)
+    return IoError(path + ": cannot read: " + ZipErrorString(err));
+  if (err == ZIP_ER_EXISTS)
+    return InvalidArgument(path +
+                           ": not a valid .npz: the archive has two members with the same name");
+  if (err == ZIP_ER_NOZIP) return InvalidArgument(path + ": not an .npz file (not a zip archive)");
+  return InvalidArgument(path + ": not a valid .npz (zip) file: " + ZipErrorString(err));
+}
+
+struct NpzMemberInfo {
+  zip_uint64_t index;
+  std::string name;    // without ".npy"
+  std::string origin;  // "path (member 'x.npy')"
+  uint64_t size;
+  bool stored;
+};
+
+StatusOr<std::vector<NpzMemberInfo>> ListNpzMembers(zip_t* za, const std::string& path) {
+  zip_int64_t n = zip_get_num_entries(za, 0);
   if (n < 0) return InvalidArgument(path + ": cannot list the archive");
-  std::vector<NpzEntry> entries;
+  std::vector<NpzMemberInfo> members;
   std::set<std::string> names;
   for (zip_int64_t i = 0; i < n; ++i) {
     zip_stat_t st;
     zip_stat_init(&st);
-    if (zip_stat_index(za.get(), static_cast<zip_uint64_t>(i), 0, &st) != 0)
-      return InvalidArgument(path + ": member " + std::to_string(i) + ": " +
-                             zip_strerror(za.get()));
+    if (zip_stat_index(za, static_cast<zip_uint64_t>(i), 0, &st) != 0)
+      return InvalidArgument(path + ": member " + std::to_string(i) + ": " + zip_strerror(za));
     std::string member = (st.valid & ZIP_STAT_NAME) && st.name ? st.name : "";
     std::string origin = path + " (member '" + member + "')";
     if (member.size() < 5 || member.compare(member.size() - 4, 4, ".npy") != 0)
@@ -99,14 +106,78 @@ StatusOr<std::vector<NpzEntry>> ReadNpz(const std::string& path, const NpyReadOp
     std::string name = member.substr(0, member.size() - 4);
     if (!names.insert(name).second)
       return InvalidArgument(origin + ": the archive has two members named '" + member + "'");
-    ZipFilePtr f(zip_fopen_index(za.get(), static_cast<zip_uint64_t>(i), 0));
-    if (!f) return InvalidArgument(origin + ": cannot open: " + zip_strerror(za.get()));
-    ZipStream in(f.get());
-    auto tensor = npy_internal::ReadNpyStream(in, st.size, origin, options);
-    if (!tensor.ok()) return tensor.status();
-    entries.push_back({std::move(name), std::move(tensor).value()});
+    members.push_back({static_cast<zip_uint64_t>(i), std::move(name), std::move(origin), st.size,
+                       st.comp_method == ZIP_CM_STORE});
+  }
+  return members;
+}
+
+}  // namespace
+
+StatusOr<std::vector<NpzEntry>> ReadNpz(const std::string& path, const NpyReadOptions& options) {
+  ASSIGN_OR_RETURN(ZipArchive za, OpenNpz(path));
+  ASSIGN_OR_RETURN(std::vector<NpzMemberInfo> members, ListNpzMembers(za.get(), path));
+  std::vector<NpzEntry> entries;
+  for (const NpzMemberInfo& m : members) {
+    ZipMember f(zip_fopen_index(za.get(), m.index, 0));
+    if (!f) return InvalidArgument(m.origin + ": cannot open: " + zip_strerror(za.get()));
+    ZipMemberStream in(f.get());
+    ASSIGN_OR_RETURN(Tensor tensor, npy_internal::ReadNpyStream(in, m.size, m.origin, options));
+    entries.push_back({m.name, std::move(tensor)});
   }
   return entries;
+}
+
+StatusOr<std::vector<NpzMemberHeader>> ReadNpzHeaders(const std::string& path,
+                                                      const NpyReadOptions& options) {
+  ASSIGN_OR_RETURN(ZipArchive za, OpenNpz(path));
+  ASSIGN_OR_RETURN(std::vector<NpzMemberInfo> members, ListNpzMembers(za.get(), path));
+  std::vector<NpzMemberHeader> headers;
+  headers.reserve(members.size());
+  for (const NpzMemberInfo& m : members) {
+    ZipMember f(zip_fopen_index(za.get(), m.index, 0));
+    if (!f) return InvalidArgument(m.origin + ": cannot open: " + zip_strerror(za.get()));
+    ZipMemberStream in(f.get());
+    ASSIGN_OR_RETURN(NpyHeader h, npy_internal::ReadNpyStreamHeader(in, m.size, m.origin, options));
+    headers.push_back({m.name, std::move(h)});
+  }
+  return headers;
+}
+
+StatusOr<Tensor> ReadNpzRows(const std::string& path, const std::string& name, int64_t first,
+                             int64_t count, const NpyReadOptions& options) {
+  ASSIGN_OR_RETURN(ZipArchive za, OpenNpz(path));
+  ASSIGN_OR_RETURN(std::vector<NpzMemberInfo> members, ListNpzMembers(za.get(), path));
+  const NpzMemberInfo* m = nullptr;
+  for (const NpzMemberInfo& candidate : members)
+    if (candidate.name == name) m = &candidate;
+  if (!m) return NotFound(path + ": no member named '" + name + ".npy'");
+  ZipMember f(zip_fopen_index(za.get(), m->index, 0));
+  if (!f) return InvalidArgument(m->origin + ": cannot open: " + zip_strerror(za.get()));
+  ZipMemberStream in(f.get());
+  ASSIGN_OR_RETURN(NpyHeader h, npy_internal::ReadNpyStreamHeader(in, m->size, m->origin, options));
+  uint64_t skip = 0;
+  auto rows = npy_internal::AllocateRowRange(h, first, count, options, &skip);
+  if (!rows.ok()) return rows.status().WithContext(m->origin);
+  // Stored members can seek; deflated ones (or a failed seek) decompress and drop the bytes.
+  bool seeked = skip == 0 ||
+                (m->stored &&
+                 zip_fseek(f.get(), static_cast<zip_int64_t>(h.data_offset + skip), SEEK_SET) == 0);
+  if (!seeked) {
+    std::vector<uint8_t> scratch(std::min<uint64_t>(skip, uint64_t{1} << 16));
+    for (uint64_t left = skip; left > 0;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(left, scratch.size()));
+      Status st = npy_internal::ReadBytes(in, scratch.data(), n, "data");
+      if (!st.ok()) return st.WithContext(m->origin);
+      left -= n;
+    }
+  }
+  if (rows->nbytes()) {
+    Status st = npy_internal::ReadBytes(in, rows->raw(), rows->nbytes(), "data");
+    if (!st.ok()) return st.WithContext(m->origin);
+  }
+  npy_internal::NormalizeBoolValues(&*rows);
+  return rows;
 }
 
 Status WriteNpz(const std::string& path, const std::vector<NpzEntry>& entries) {
@@ -139,7 +210,7 @@ Status WriteNpz(const std::string& path, const std::vector<NpzEntry>& entries) {
   }
   zip_source_keep(buffer);
   std::unique_ptr<zip_source_t, void (*)(zip_source_t*)> keep(buffer, zip_source_free);
-  ZipPtr za(zip_open_from_source(buffer, ZIP_TRUNCATE, &error));
+  ZipArchive za(zip_open_from_source(buffer, ZIP_TRUNCATE, &error));
   if (!za) {
     zip_source_free(buffer);  // the reference zip_open_from_source did not take
     Status st = Internal(path + ": libzip: " + zip_error_strerror(&error));
