@@ -128,7 +128,8 @@ class Run {
   DeployResult* result_;
 };
 
-std::string NextStepsStm32(const TargetProfile& p, const std::string& model, bool int8_io) {
+std::string NextStepsStm32(const TargetProfile& p, const std::string& model, bool int8_io,
+                           const std::string& input_quantization) {
   std::ostringstream md;
   md << "# Next steps: " << p.toolchain.name << "\n\n"
      << "`" << model << "` is the INT8 QDQ model edgefit made and checked for `" << p.id
@@ -141,7 +142,13 @@ std::string NextStepsStm32(const TargetProfile& p, const std::string& model, boo
     if (int8_io) cmd = Replace(cmd, "--input-data-type uint8", "--input-data-type int8");
     md << cmd << "\n";
   }
-  md << "```\n\nWhere these command lines come from (target profile `" << p.origin << "`, version "
+  md << "```\n\n";
+  if (!input_quantization.empty())
+    md << "The model quantizes its input itself (a QuantizeLinear after the float input): "
+       << input_quantization
+       << ". An application that feeds the network integer data (`--input-data-type`) must "
+          "quantize with exactly these parameters: q = round(x / scale) + zero_point.\n\n";
+  md << "Where these command lines come from (target profile `" << p.origin << "`, version "
      << p.version << "):\n\n";
   for (const HandoffStep& s : p.toolchain.steps)
     md << "* `" << s.id << "`: " << s.provenance.source << " ("
@@ -298,6 +305,7 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
   }));
 
   Model int8;
+  std::string input_quantization;  // "input 'x': int8, scale 0.0033, zero point -4"
   const std::string int8_name = wants_int8 ? "model.int8.onnx" : "model.int8-sim.onnx";
   RETURN_IF_ERROR(
       run.Stage(wants_int8 ? "quantize" : "quantize (simulation)", [&]() -> StatusOr<std::string> {
@@ -320,6 +328,14 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
           ASSIGN_OR_RETURN(qr, QuantizeModel(int8, &*profile, *calib, options.quantize));
         }
         RETURN_IF_ERROR(WriteText(tmp / "quantize.txt", FormatQuantizeText(qr)));
+    for (const QuantizedTensorInfo& t : qr.tensors)
+      for (const Value* in : int8.graph->inputs())
+        if (t.kind == "activation" && t.name == in->name()) {
+          char text[160];
+          std::snprintf(text, sizeof(text), "input '%s': %s, scale %.9g, zero point %d",
+                        t.name.c_str(), t.dtype.c_str(), t.scale, t.zero_point);
+          input_quantization += (input_quantization.empty() ? "" : "; ") + std::string(text);
+        }
         summary["quantize"] = json::parse(FormatQuantizeJson(qr));
         if (wants_int8 && qr.check && qr.check->Count(Severity::kViolation) > 0)
           return FailedPrecondition("the INT8 model has " +
@@ -354,7 +370,7 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
   RETURN_IF_ERROR(run.Stage("hand-off", [&]() -> StatusOr<std::string> {
     if (wants_int8) {
       RETURN_IF_ERROR(WriteText(tmp / "NEXT_STEPS.md",
-                                NextStepsStm32(*profile, int8_name, options.quantize.int8_io)));
+                                NextStepsStm32(*profile, int8_name, options.quantize.int8_io, input_quantization)));
       result.files.push_back("NEXT_STEPS.md");
       return "INT8 QDQ model + " + profile->toolchain.name + " command lines in NEXT_STEPS.md";
     }
@@ -411,6 +427,12 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
   }));
 
   // summary.json, manifest.json, report.md
+  // Every file of the output folder, as the user will see it.
+  result.files.clear();
+  for (const auto& e : fs::directory_iterator(tmp))
+    result.files.push_back(e.path().filename().string() + (e.is_directory() ? "/" : ""));
+  for (const char* f : {"summary.json", "manifest.json", "report.md"}) result.files.push_back(f);
+  std::sort(result.files.begin(), result.files.end());
   json stages = json::array();
   std::ostringstream md;
   md << "# edgefit deploy: " << fs::path(model_path).filename().string() << " -> " << profile->id
@@ -434,7 +456,6 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
   RETURN_IF_ERROR(WriteText(tmp / "summary.json", summary.dump(2) + "\n"));
   RETURN_IF_ERROR(WriteText(tmp / "manifest.json", manifest.dump(2) + "\n"));
   RETURN_IF_ERROR(WriteText(tmp / "report.md", md.str()));
-  for (const char* f : {"summary.json", "manifest.json", "report.md"}) result.files.push_back(f);
 
   // Move into place.
   if (fs::exists(out, ec)) fs::remove_all(out, ec);
