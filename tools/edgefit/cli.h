@@ -13,7 +13,7 @@ namespace edgefit::cli {
 // Documented in docs/cli.md; stable across releases.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFindings = 1,        // check/compare: findings at or above --fail-on, or DEGRADED
+  kExitFindings = 1,        // findings / DEGRADED / violations remain / does not fit (docs/cli.md)
   kExitUsage = 2,           // bad command line
   kExitInvalidModel = 3,    // model missing, unreadable, or not valid ONNX
   kExitOutputRefused = 4,   // output not written: would overwrite input, or write failed
