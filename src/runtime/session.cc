@@ -528,7 +528,7 @@ StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
 }
 
 StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& inputs,
-                                           const Observer& observer) {
+                                           const Observer& observer, const RunOptions& options) {
   Impl& s = *impl_;
   std::vector<Tensor> slots(s.values.size());
   for (size_t v = 0; v < s.values.size(); ++v)
@@ -572,7 +572,7 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
   std::fill(s.buffer_root.begin(), s.buffer_root.end(), -1);
   // Fused runs extend the fused producers' buffers over their aliases: a plan recorded in the
   // other mode does not hold, so this run allocates from the heap and records a new one.
-  s.fusing = !observer;
+  s.fusing = !observer || options.fuse_with_observer;
   RunContext ctx(s, slots);
   if (s.planned && s.plan_fused != s.fusing) s.planned = false;
   for (size_t i = 0; i < s.steps.size(); ++i) {
@@ -582,6 +582,7 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
       slots[out] = slots[in];
       s.alloc_bytes[out] = 0;
       s.buffer_root[out] = s.buffer_root[in];
+      if (observer) observer(*step.node, *s.values[out], slots[out]);
       for (int v : step.release) slots[v] = Tensor();
       continue;
     }
@@ -596,7 +597,9 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
       if (v < 0) continue;
       if (slots[v].dtype() == DataType::kUndefined)
         return Internal(step.description + ": kernel did not produce output " + std::to_string(o));
-      if (observer) observer(*step.node, *s.values[v], slots[v]);
+      // A fused step's output 0 already holds the activation's values, not its own.
+      if (observer && !(s.fusing && step.fused.active && o == 0))
+        observer(*step.node, *s.values[v], slots[v]);
     }
     for (int v : step.release) slots[v] = Tensor();
   }

@@ -20,14 +20,21 @@
 namespace edgefit {
 
 struct SessionOptions {
-  int num_threads = 0;            // 0: all cores
-  size_t max_memory_bytes = 0;    // 0: no limit; otherwise refuse plans and tensors above it
+  int num_threads = 0;          // 0: all cores
+  size_t max_memory_bytes = 0;  // 0: no limit; otherwise refuse plans and tensors above it
   const KernelRegistry* registry = nullptr;  // nullptr: DefaultKernelRegistry()
 };
 
 // Called for every node output as soon as it is computed (node, the value, its tensor). The
 // tensor is only valid during the call; copy what must be kept.
 using Observer = std::function<void(const Node& node, const Value& value, const Tensor& tensor)>;
+
+struct RunOptions {
+  // Keep Conv+Relu/Clip fusion in a run with an observer: the observer then does not see the
+  // Conv's own (pre-activation) output, only the activation's. For callers that never look at
+  // those tensors, e.g. calibration, whose observed tensors are never a fused Conv's output.
+  bool fuse_with_observer = false;
+};
 
 struct NamedTensor {
   std::string name;
@@ -41,19 +48,19 @@ class Session {
                                                    const SessionOptions& options = {});
   ~Session();
 
-  const std::vector<const Value*>& inputs() const;   // graph inputs that are not initializers
+  const std::vector<const Value*>& inputs() const;  // graph inputs that are not initializers
   const std::vector<const Value*>& outputs() const;
 
   // Runs the model. Inputs are matched by name; every graph input must be given. Returns the
   // graph outputs in order.
   StatusOr<std::vector<Tensor>> Run(const std::vector<NamedTensor>& inputs,
-                                    const Observer& observer = {});
+                                    const Observer& observer = {}, const RunOptions& options = {});
 
   // Bytes of the intermediate-tensor arena (0 before the first run or when not planned).
   size_t arena_bytes() const;
   int num_threads() const;
 
- // Implementation detail (public only so session.cc's helpers can name it).
+  // Implementation detail (public only so session.cc's helpers can name it).
   struct Impl;
 
  private:

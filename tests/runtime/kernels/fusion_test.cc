@@ -216,3 +216,40 @@ TEST(ConvFusion, ClipBoundsFromAttributesBeforeOpset11) {
 
 }  // namespace
 }  // namespace edgefit
+
+namespace edgefit {
+namespace {
+
+// RunOptions::fuse_with_observer (calibration): fusion stays on, the observer sees the
+// activation's output (equal to the unfused run's) and not the fused Conv's own output.
+TEST(FusionTest, FuseWithObserverSeesTheActivationOnly) {
+  Builder b;
+  Value* x = b.Input({1, 4, 8, 8});
+  Value* conv = b.Conv(x, 4, 8, 3, 1, 1);
+  Value* relu = b.Op("Relu", {conv});
+  Value* out = b.Op("Sigmoid", {relu});
+  Model& m = b.Done({out});
+  auto session = Session::Create(m);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  Tensor input(DataType::kFloat, {1, 4, 8, 8});
+  for (int64_t i = 0; i < input.numel(); ++i) input.data<float>()[i] = std::sin(0.37f * i);
+  std::map<std::string, std::vector<float>> plain, fused;
+  auto record = [](std::map<std::string, std::vector<float>>* into) {
+    return [into](const Node&, const Value& v, const Tensor& t) {
+      (*into)[v.name()] = std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+    };
+  };
+  ASSERT_TRUE((*session)->Run({{"x", input}}, record(&plain)).ok());
+  RunOptions ro;
+  ro.fuse_with_observer = true;
+  auto result = (*session)->Run({{"x", input}}, record(&fused), ro);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_TRUE(plain.count(conv->name()));
+  EXPECT_FALSE(fused.count(conv->name()));  // fused: the Conv's own output never exists
+  ASSERT_TRUE(fused.count(relu->name()));
+  EXPECT_EQ(fused[relu->name()], plain[relu->name()]);
+  EXPECT_EQ(fused[out->name()], plain[out->name()]);
+}
+
+}  // namespace
+}  // namespace edgefit
