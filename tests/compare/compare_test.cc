@@ -319,8 +319,14 @@ TEST(CompareMemoryTest, StateDoesNotGrowWithSamples) {
   EXPECT_EQ(r50->state_bytes, r500->state_bytes);
   EXPECT_EQ(r50->layers.size(), r500->layers.size());
   // The process peak grows by less than 2 MiB over 10x the samples (one sample of every
-  // matched tensor of digits_dw is ~60 KB; 500 stored samples would be ~30 MB).
+  // matched tensor of digits_dw is ~60 KB; 500 stored samples would be ~30 MB). Not under
+  // AddressSanitizer: its quarantine keeps freed blocks, so RSS grows with every allocation.
+#if defined(__SANITIZE_ADDRESS__)
+  (void)rss50;
+  (void)rss500;
+#else
   EXPECT_LT(rss500 - rss50, 2048) << rss50 << " KiB -> " << rss500 << " KiB";
+#endif
 }
 
 // ------------------------------------------------------------------------------ bad input

@@ -193,7 +193,7 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
       if (o->min_sqnr > -1e299) budget.min_sqnr_db = o->min_sqnr;
       budget.max_steps = o->max_steps;
     }
-    StatusOr<QuantizeReport> report = Status::Ok();
+    StatusOr<QuantizeReport> report = Internal("quantization did not run");
     std::optional<BudgetReport> budget_report;
     if (budgeted) {
       QuantizeReport qr;
