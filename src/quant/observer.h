@@ -48,6 +48,15 @@ struct FloatRange {
   float max = 0.0f;
 };
 
+// One pass over a tensor: min and max of its finite values and the number of non-finite ones
+// (NaN, +-Inf). `finite` is {0, 0} when there is no finite value. The calibration hot loop:
+// vectorized, with an exact scalar pass only for tensors that hold a non-finite value.
+struct FiniteScan {
+  FloatRange finite;
+  int64_t non_finite = 0;
+};
+FiniteScan ScanFinite(const float* data, int64_t count);
+
 // Statistics of one tensor over all calibration samples.
 class RangeObserver {
  public:
@@ -87,6 +96,8 @@ class StreamingHistogram {
 
   // Adds the finite values of `data`; non-finite ones are skipped (the observer counts them).
   void Add(const float* data, int64_t count);
+  // The same with the caller's ScanFinite(data, count) of the same values (saves a pass).
+  void Add(const float* data, int64_t count, const FiniteScan& scan);
 
   int num_bins() const { return static_cast<int>(positive_.size()); }
   double bin_width() const { return width_; }  // 0 while only zeros were seen

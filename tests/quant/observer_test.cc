@@ -155,6 +155,48 @@ TEST(ObserverTest, NonFiniteIgnoredAndCounted) {
   }
 }
 
+// The vectorized scan against a plain loop: every length around the lane count, every position
+// of a NaN or an infinity, extremes at the first and last element.
+TEST(ScanFiniteTest, MatchesPlainLoop) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-5.0f, 3.0f);
+  for (int n = 0; n <= 70; ++n) {
+    std::vector<float> base(n);
+    for (float& x : base) x = dist(rng);
+    std::vector<std::vector<float>> cases = {base};
+    for (int pos = 0; pos < n; ++pos) {
+      for (float special : {nan, inf, -inf, -9.0f, 8.0f}) {
+        cases.push_back(base);
+        cases.back()[pos] = special;
+      }
+    }
+    for (const auto& v : cases) {
+      float lo = inf, hi = -inf;
+      int64_t bad = 0;
+      for (float x : v) {
+        if (!std::isfinite(x)) {
+          ++bad;
+        } else {
+          lo = std::min(lo, x), hi = std::max(hi, x);
+        }
+      }
+      const FiniteScan scan = ScanFinite(v.data(), n);
+      ASSERT_EQ(scan.non_finite, bad) << "n=" << n;
+      if (bad == n) {
+        EXPECT_EQ(scan.finite.min, 0.0f);
+        EXPECT_EQ(scan.finite.max, 0.0f);
+      } else {
+        ASSERT_EQ(scan.finite.min, lo) << "n=" << n;
+        ASSERT_EQ(scan.finite.max, hi) << "n=" << n;
+      }
+    }
+  }
+  const std::vector<float> all_nan(33, nan);
+  EXPECT_EQ(ScanFinite(all_nan.data(), 33).non_finite, 33);
+}
+
 TEST(ObserverTest, EmptyAndAllZero) {
   for (auto m : {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile,
                  CalibrationMethod::kEntropy, CalibrationMethod::kMse}) {
