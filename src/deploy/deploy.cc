@@ -4,7 +4,10 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +15,7 @@
 
 #include "check/check.h"
 #include "compare/compare.h"
+#include "draw/image_io.h"
 #include "fix/fix.h"
 #include "io/npy.h"
 #include "onnx/model_io.h"
@@ -198,6 +202,60 @@ std::string NextStepsKneron(const TargetProfile& p, const std::string& model, in
   return md.str();
 }
 
+// The keypoints or heatmap range of each panel of deploy's draw.png (summary.json "draw").
+json DrawToJson(const draw::DrawResult& r, const std::vector<std::string>& models,
+                const std::vector<std::string>& labels, draw::DrawTask task, float threshold) {
+  json panels = json::array();
+  for (size_t i = 0; i < r.panels.size(); ++i) {
+    const draw::Panel& p = r.panels[i];
+    json panel = {{"model", models[i]},
+                  {"label", labels[i]},
+                  {"output", p.output_name},
+                  {"output_shape", p.output_shape}};
+    if (task == draw::DrawTask::kKeypoints) {
+      const bool coco = p.keypoints.size() == draw::kCocoKeypoints;
+      json kps = json::array();
+      int shown = 0;
+      for (size_t k = 0; k < p.keypoints.size(); ++k) {
+        const draw::Keypoint& kp = p.keypoints[k];
+        shown += kp.score >= threshold;
+        kps.push_back({{"name", coco ? draw::CocoKeypointNames()[k] : std::to_string(k)},
+                       {"x", kp.x},
+                       {"y", kp.y},
+                       {"score", kp.score}});  // NaN is written as null
+      }
+      panel["keypoints"] = kps;
+      panel["keypoints_drawn"] = shown;
+    } else {
+      panel["heat_min"] = p.heat_min;
+      panel["heat_max"] = p.heat_max;
+    }
+    panels.push_back(panel);
+  }
+  json j = {{"file", "draw.png"},
+            {"task", task == draw::DrawTask::kKeypoints ? "keypoints" : "heatmap"},
+            {"width", r.picture.width},
+            {"height", r.picture.height},
+            {"image_width", r.image_width},
+            {"image_height", r.image_height},
+            {"panels", panels}};
+  if (task == draw::DrawTask::kKeypoints) j["threshold"] = threshold;
+  return j;
+}
+
+// Mean and largest distance in image pixels between the keypoints of two panels.
+std::pair<double, double> KeypointShift(const draw::Panel& a, const draw::Panel& b) {
+  double sum = 0, max = 0;
+  const size_t n = std::min(a.keypoints.size(), b.keypoints.size());
+  for (size_t k = 0; k < n; ++k) {
+    const double d =
+        std::hypot(a.keypoints[k].x - b.keypoints[k].x, a.keypoints[k].y - b.keypoints[k].y);
+    sum += d;
+    max = std::max(max, d);
+  }
+  return {n ? sum / static_cast<double>(n) : 0.0, max};
+}
+
 }  // namespace
 
 StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions& options) {
@@ -295,6 +353,16 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
       manifest["evaluation"] = DataManifest(*options.eval, eval->size());
       text += ", " + std::to_string(eval->size()) + " evaluation sample(s)";
     }
+    if (!options.draw_image.empty()) {
+      // Decoded now, so a bad picture stops the run before the long stages.
+      ASSIGN_OR_RETURN(draw::Image img, draw::ReadImage(options.draw_image));
+      auto h = Sha256File(options.draw_image);
+      manifest["draw_image"] = {{"path", options.draw_image},
+                                {"sha256", h.ok() ? *h : "unreadable"},
+                                {"width", img.width},
+                                {"height", img.height}};
+      text += ", picture " + std::to_string(img.width) + "x" + std::to_string(img.height);
+    }
     if (!options.labels.empty()) {
       ASSIGN_OR_RETURN(Tensor l, ReadNpy(options.labels));
       labels = std::move(l);
@@ -328,14 +396,14 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
           ASSIGN_OR_RETURN(qr, QuantizeModel(int8, &*profile, *calib, options.quantize));
         }
         RETURN_IF_ERROR(WriteText(tmp / "quantize.txt", FormatQuantizeText(qr)));
-    for (const QuantizedTensorInfo& t : qr.tensors)
-      for (const Value* in : int8.graph->inputs())
-        if (t.kind == "activation" && t.name == in->name()) {
-          char text[160];
-          std::snprintf(text, sizeof(text), "input '%s': %s, scale %.9g, zero point %d",
-                        t.name.c_str(), t.dtype.c_str(), t.scale, t.zero_point);
-          input_quantization += (input_quantization.empty() ? "" : "; ") + std::string(text);
-        }
+        for (const QuantizedTensorInfo& t : qr.tensors)
+          for (const Value* in : int8.graph->inputs())
+            if (t.kind == "activation" && t.name == in->name()) {
+              char text[160];
+              std::snprintf(text, sizeof(text), "input '%s': %s, scale %.9g, zero point %d",
+                            t.name.c_str(), t.dtype.c_str(), t.scale, t.zero_point);
+              input_quantization += (input_quantization.empty() ? "" : "; ") + std::string(text);
+            }
         summary["quantize"] = json::parse(FormatQuantizeJson(qr));
         if (wants_int8 && qr.check && qr.check->Count(Severity::kViolation) > 0)
           return FailedPrecondition("the INT8 model has " +
@@ -367,10 +435,60 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
     }));
   }
 
+  std::optional<ReportPicture> picture;
+  if (!options.draw_image.empty()) {
+    RETURN_IF_ERROR(run.Stage("draw", [&]() -> StatusOr<std::string> {
+      draw::DrawOptions dopt;
+      dopt.task = options.draw_task;
+      // The calibration images' preprocessing: the model sees the picture as it was calibrated.
+      dopt.preprocess = options.calib.image.value_or(ImagePreprocess{});
+      dopt.labels = {"FP32", wants_int8 ? "INT8" : "INT8 SIM"};
+      const std::vector<std::string> names = {"model.fixed.onnx", int8_name};
+      StatusOr<draw::DrawResult> drawn = draw::Draw({&fixed, &int8}, options.draw_image, dopt);
+      if (!drawn.ok()) return drawn.status().WithContext("--draw-image " + options.draw_image);
+      ASSIGN_OR_RETURN(std::string png, draw::EncodePng(drawn->picture));
+      RETURN_IF_ERROR(WriteText(tmp / "draw.png", png));
+      json j = DrawToJson(*drawn, names, dopt.labels, dopt.task, dopt.threshold);
+      j["image"] = options.draw_image;
+      const std::string size =
+          std::to_string(drawn->picture.width) + "x" + std::to_string(drawn->picture.height);
+      std::string text = "draw.png (" + size + "): ";
+      std::string caption;
+      char buf[200];
+      if (dopt.task == draw::DrawTask::kKeypoints) {
+        const auto [mean, max] = KeypointShift(drawn->panels[0], drawn->panels[1]);
+        j["keypoint_shift_px"] = {{"mean", mean}, {"max", max}};
+        std::snprintf(buf, sizeof(buf),
+                      "FP32 %d, %s %d of %zu keypoints at score >= %.2g; shift mean %.2f px, max "
+                      "%.2f px",
+                      j["panels"][0]["keypoints_drawn"].get<int>(), dopt.labels[1].c_str(),
+                      j["panels"][1]["keypoints_drawn"].get<int>(),
+                      drawn->panels[0].keypoints.size(), static_cast<double>(dopt.threshold), mean,
+                      max);
+      } else {
+        std::snprintf(buf, sizeof(buf),
+                      "heatmap overlay; channel maximum FP32 in [%.4g, %.4g], %s in [%.4g, %.4g]",
+                      drawn->panels[0].heat_min, drawn->panels[0].heat_max, dopt.labels[1].c_str(),
+                      drawn->panels[1].heat_min, drawn->panels[1].heat_max);
+      }
+      text += buf;
+      summary["draw"] = j;
+      picture = ReportPicture{
+          "FP32 vs " + dopt.labels[1] + " on " + fs::path(options.draw_image).filename().string(),
+          buf,
+          std::move(png),
+          "draw.png",
+          drawn->picture.width,
+          drawn->picture.height};
+      return text;
+    }));
+  }
+
   RETURN_IF_ERROR(run.Stage("hand-off", [&]() -> StatusOr<std::string> {
     if (wants_int8) {
-      RETURN_IF_ERROR(WriteText(tmp / "NEXT_STEPS.md",
-                                NextStepsStm32(*profile, int8_name, options.quantize.int8_io, input_quantization)));
+      RETURN_IF_ERROR(WriteText(
+          tmp / "NEXT_STEPS.md",
+          NextStepsStm32(*profile, int8_name, options.quantize.int8_io, input_quantization)));
       result.files.push_back("NEXT_STEPS.md");
       return "INT8 QDQ model + " + profile->toolchain.name + " command lines in NEXT_STEPS.md";
     }
@@ -418,6 +536,7 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
     if (summary.contains("compare")) ro.compare = summary["compare"];
     ASSIGN_OR_RETURN(ReportData data,
                      BuildReport(deployed, wants_int8 ? int8_name : "model.fixed.onnx", ro));
+    if (picture) data.pictures.push_back(*picture);
     RETURN_IF_ERROR(WriteText(tmp / "report.html", RenderHtml(data)));
     RETURN_IF_ERROR(WriteText(tmp / "analyze.txt", FormatAnalyzeText(data.analysis, true)));
     summary["analyze"] = AnalyzeToJson(data.analysis);
@@ -444,6 +563,9 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
     std::snprintf(t, sizeof(t), "%.2f s", s.seconds);
     md << "| " << s.name << " | " << s.summary << " | " << t << " |\n";
   }
+  if (picture)
+    md << "\n## " << picture->title << "\n\n![" << picture->title << "](draw.png)\n\n"
+       << picture->caption << "\n";
   md << "\nFiles: ";
   for (const std::string& f : result.files) md << "`" << f << "` ";
   md << "\n\nDetails: `report.html`, `analyze.txt`, `check_before.txt`, `fix.txt`, `quantize.txt`"

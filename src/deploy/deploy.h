@@ -1,7 +1,8 @@
 // `edgefit deploy`: the whole flow in one command (docs/deploy.md).
 //
 //   check -> fix -> check -> quantize (targets that take an INT8 QDQ model; a simulation for
-//   targets that quantize themselves) -> compare (with --eval) -> hand-off files
+//   targets that quantize themselves) -> compare (with --eval) -> draw (with --draw-image) ->
+//   hand-off files -> report
 //
 // Everything is written to a temporary folder next to OUTDIR and moved into place at the end,
 // so a failed run never leaves a half-written OUTDIR. The first stage that cannot succeed stops
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "draw/draw.h"
 #include "edgefit/status.h"
 #include "quant/quantize.h"
 
@@ -29,6 +31,12 @@ struct DeployOptions {
   QuantizeOptions quantize;
   std::optional<double> max_drop;
   std::optional<double> min_sqnr_db;
+  // With a picture: the fixed FP32 model and the INT8 model (the simulation for targets that
+  // quantize themselves) drawn side by side on it into draw.png, preprocessed as the calibration
+  // images (calib.image; the draw default when the calibration data is not images), and shown
+  // in the report.
+  std::string draw_image;
+  draw::DrawTask draw_task = draw::DrawTask::kKeypoints;
   std::string out_dir;
   bool overwrite = false;
   std::vector<std::string> command_line;  // for the manifest

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -410,6 +411,23 @@ std::string SqnrSvg(const json& layers) {
   return o.str();
 }
 
+// RFC 4648 base64 (for PNG data URIs).
+std::string Base64(const std::string& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
 const char* kCss = R"(
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
 main{max-width:1180px;margin:0 auto;padding:16px 24px 48px}
@@ -424,6 +442,7 @@ th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .graph svg{max-width:100%;height:auto}
 svg.plot{width:100%;height:auto;background:#fff;border:1px solid #ddd}
 .note{color:#555;font-size:13px}tr.peak td{background:#fde7e7}
+figure{margin:8px 0}figure img{max-width:100%;height:auto;image-rendering:pixelated;border:1px solid #ddd}
 details summary{cursor:pointer;margin:6px 0}
 )";
 
@@ -610,6 +629,23 @@ std::string RenderHtml(const ReportData& d) {
   }
   o << "</section>\n";
 
+  // Pictures (deploy --draw-image), small ones scaled up by a whole factor.
+  if (!d.pictures.empty()) {
+    o << "<section id=\"pictures\">\n<h2>Pictures</h2>\n";
+    for (const ReportPicture& p : d.pictures) {
+      const int zoom = p.width > 0 ? std::max(1, 720 / p.width) : 1;
+      o << "<figure><img src=\"data:image/png;base64," << Base64(p.png) << "\" alt=\""
+        << Html(p.title) << "\"";
+      if (p.width > 0 && p.height > 0)
+        o << " width=\"" << p.width * zoom << "\" height=\"" << p.height * zoom << "\"";
+      o << "><figcaption><b>" << Html(p.title) << "</b>"
+        << (p.caption.empty() ? "" : ": " + Html(p.caption))
+        << (p.file.empty() ? "" : " (<code>" + Html(p.file) + "</code>)")
+        << "</figcaption></figure>\n";
+    }
+    o << "</section>\n";
+  }
+
   // Graph.
   o << "<section id=\"graph\">\n<h2>Graph</h2>\n<p class=\"legend\">";
   if (d.check) {
@@ -769,6 +805,12 @@ std::string RenderMarkdown(const ReportData& d) {
   o << "# edgefit report: " << Md(a.model) << "\n\n## Summary\n\n| | |\n|---|---|\n";
   for (const auto& [k, v] : SummaryRows(d)) o << "| " << Md(k) << " | " << Md(v) << " |\n";
   for (const std::string& n : c.notes) o << "\nnote: " << n << "\n";
+  if (!d.pictures.empty()) {
+    o << "\n## Pictures\n";
+    for (const ReportPicture& p : d.pictures)
+      o << "\n![" << Md(p.title) << "](" << p.file << ")\n\n"
+        << Md(p.title) << (p.caption.empty() ? "" : ": " + Md(p.caption)) << "\n";
+  }
   o << "\n## Graph\n\nLayers ranked by cost (the HTML report has the picture";
   if (!d.graph_note.empty()) o << "; " << d.graph_note;
   o << "):\n\n";
@@ -852,6 +894,14 @@ std::string RenderJson(const ReportData& d, int indent) {
   j["placement"] = placement;
   j["compare"] = d.compare ? *d.compare : json(nullptr);
   j["graph"] = {{"drawn", !d.graph_svg.empty()}, {"note", d.graph_note}};
+  json pictures = json::array();
+  for (const ReportPicture& p : d.pictures)
+    pictures.push_back({{"title", p.title},
+                        {"caption", p.caption},
+                        {"file", p.file},
+                        {"width", p.width},
+                        {"height", p.height}});
+  j["pictures"] = pictures;
   return j.dump(indent);
 }
 

@@ -30,6 +30,16 @@ struct ReportOptions {
   bool draw_graph = true;
 };
 
+// A picture shown after the summary (deploy --draw-image). The HTML inlines the PNG as a data URI
+// so the page stays one self-contained file; the Markdown links `file`, the PNG next to it.
+struct ReportPicture {
+  std::string title;    // e.g. "FP32 vs INT8 on person.png"
+  std::string caption;  // one line under the picture
+  std::string png;      // the PNG file's bytes
+  std::string file;     // its name relative to the report, e.g. "draw.png"
+  int width = 0, height = 0;
+};
+
 struct ReportData {
   AnalyzeReport analysis;
   std::optional<CheckReport> check;
@@ -38,9 +48,10 @@ struct ReportData {
   // (left in float in a QDQ model), "int8" (no target given), "" for fused Q/DQ.
   std::vector<std::string> placement;
   std::optional<nlohmann::json> compare;
-  std::string graph_dot;   // the DOT text given to Graphviz
-  std::string graph_svg;   // inline SVG ("" when Graphviz could not draw it)
-  std::string graph_note;  // why there is no picture
+  std::string graph_dot;                // the DOT text given to Graphviz
+  std::string graph_svg;                // inline SVG ("" when Graphviz could not draw it)
+  std::string graph_note;               // why there is no picture
+  std::vector<ReportPicture> pictures;  // set by the caller; none: no section
 };
 
 // Checks (when a target is given), analyses and draws `model`. The model's value types and node

@@ -1,5 +1,6 @@
 // edgefit deploy MODEL --target T --calib DATA [--eval DATA --labels L] [--input-shape ...]
-//   [--max-drop X] [--min-sqnr DB] -o OUTDIR [--overwrite] [--json]
+//   [--max-drop X] [--min-sqnr DB] [--draw-image IMG [--draw-task keypoints|heatmap]]
+//   -o OUTDIR [--overwrite] [--json]
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,7 +14,8 @@
 namespace edgefit::cli {
 void AddDeployCommand(CLI::App& app, int* exit_code) {
   struct Options {
-    std::string model, out, target, preprocess, labels, method = "minmax";
+    std::string model, out, target, preprocess, labels, method = "minmax", draw_image,
+                                                        draw_task = "keypoints";
     std::vector<std::string> calib, eval, input_shapes, exclude;
     int64_t calib_count = 0, eval_count = 0;
     double max_drop = -1, min_sqnr = -1e300;
@@ -47,6 +49,13 @@ void AddDeployCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--int8-io", o->int8_io, "int8 graph inputs and outputs");
   cmd->add_option("--exclude", o->exclude, "Keep these node names or op types float");
   cmd->add_option("--threads", o->threads, "Executor threads (0: all cores)")->default_val(0);
+  cmd->add_option("--draw-image", o->draw_image,
+                  "JPEG/PNG picture: draw the FP32 and INT8 models' output on it side by side "
+                  "(draw.png, shown in the report), preprocessed as the calibration images");
+  cmd->add_option("--draw-task", o->draw_task,
+                  "With --draw-image: keypoints (pose heatmaps [1,K,h,w]) or heatmap (overlay)")
+      ->default_val("keypoints")
+      ->check(CLI::IsMember({"keypoints", "heatmap"}));
   cmd->add_flag("--overwrite", o->overwrite, "Replace a non-empty output folder");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   cmd->callback([o, exit_code] {
@@ -74,6 +83,8 @@ void AddDeployCommand(CLI::App& app, int* exit_code) {
       d.eval = *eval;
     }
     d.labels = o->labels;
+    d.draw_image = o->draw_image;
+    d.draw_task = o->draw_task == "heatmap" ? draw::DrawTask::kHeatmap : draw::DrawTask::kKeypoints;
     if (o->max_drop >= 0) d.max_drop = o->max_drop;
     if (o->min_sqnr > -1e299) d.min_sqnr_db = o->min_sqnr;
     auto method = ParseCalibrationMethod(o->method);
@@ -96,6 +107,10 @@ void AddDeployCommand(CLI::App& app, int* exit_code) {
     if (o->eval_count) add("--eval-count", {std::to_string(o->eval_count)});
     if (!o->labels.empty()) add("--labels", {o->labels});
     if (!o->preprocess.empty()) add("--preprocess", {o->preprocess});
+    if (!o->draw_image.empty()) {
+      add("--draw-image", {o->draw_image});
+      add("--draw-task", {o->draw_task});
+    }
     if (d.max_drop) add("--max-drop", {std::to_string(*d.max_drop)});
     if (d.min_sqnr_db) add("--min-sqnr", {std::to_string(*d.min_sqnr_db)});
     add("--calibrate", {o->method});
