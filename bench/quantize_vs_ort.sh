@@ -4,7 +4,9 @@
 # optimizations), same machine, same thread count, same run; and edgefit's peak RSS against N.
 # edgefit's time includes everything the command does: load, prepare (BN folding, shapes),
 # N calibration runs with an observer per quantized tensor, the QDQ rewrite, ONNX's checker,
-# check --target and the save.
+# check --target and the save. The calibration samples are read from one .npy file of N rows
+# (uniform [-1, 1), written before timing), as users calibrate with data files; ONNX Runtime
+# gets one prepared input of the same distribution.
 #   bench/quantize_vs_ort.sh [THREADS=1] [SAMPLES="50 200"]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,13 +25,32 @@ printf "|---|---|---:|---:|---:|---:|---:|\n"
 for model in tests/fixtures/rppg_clean_op14.onnx "$work/mobilenet_v2.onnx"; do
   name=$(basename "$model" .onnx)
   for n in $samples; do
+    # N rows of the model's (batch-1) input shape, uniform [-1, 1), seeded.
+    node -e "
+      const ort = require('./tools/ort/node_modules/onnxruntime-node');
+      const npy = require('./tools/ort/npy.js');
+      ort.InferenceSession.create(process.argv[1]).then(s => {
+        const meta = s.inputMetadata[0];
+        const shape = meta.shape.map(d => (typeof d === 'number' ? d : 1));
+        shape[0] = ${n};
+        const count = shape.reduce((a, b) => a * b, 1);
+        const data = new Float32Array(count);
+        let a = 42;
+        for (let i = 0; i < count; ++i) {
+          a = (a + 0x6d2b79f5) >>> 0;
+          let t = Math.imul(a ^ (a >>> 15), a | 1);
+          t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+          data[i] = (((t ^ (t >>> 14)) >>> 0) >>> 8) / 8388608 - 1;
+        }
+        npy.writeNpy(process.argv[2], 'float32', shape, data);
+      });" "$model" "$work/calib.npy"
     ort=$(node tools/ort/ort_bench.js "$model" --threads "$threads" --warmup 0 --iters "$n" |
       node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const r=JSON.parse(s);
         console.log(((r.load_ms+r.mean_ms*r.iters)/1000).toFixed(3))})")
     for method in minmax entropy; do
       rm -f "$work/q.onnx"
-      out=$( { /usr/bin/time -f "%e %M" "$ef" quantize "$model" -o "$work/q.onnx" --calib random \
-        --calib-count "$n" --calibrate "$method" --threads "$threads" >/dev/null; } 2>&1 | tail -1)
+      out=$( { /usr/bin/time -f "%e %M" "$ef" quantize "$model" -o "$work/q.onnx" \
+        --calib "$work/calib.npy" --calibrate "$method" --threads "$threads" >/dev/null; } 2>&1 | tail -1)
       t=${out% *}
       kb=${out#* }
       printf "| %s | %s | %d | %.2f | %.2f | %.2fx | %.0f |\n" "$name" "$method" "$n" "$t" "$ort" \
