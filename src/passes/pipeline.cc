@@ -28,8 +28,11 @@ StatusOr<PipelineResult> RunPipeline(PassContext& ctx, const PipelineOptions& op
         changed = true;
         RETURN_IF_ERROR(ctx.model.graph->Verify().WithContext(
             std::string("pass ") + pass->id() + " left an invalid graph (a bug in edgefit)"));
-        auto inferred = InferShapes(ctx.model);
-        if (!inferred.ok()) result.warnings.push_back(inferred.status().message());
+        // Inference only refines types: when every shape is already static it has nothing to add.
+        if (!ShapesComplete(*ctx.model.graph)) {
+          auto inferred = InferShapes(ctx.model);
+          if (!inferred.ok()) result.warnings.push_back(inferred.status().message());
+        }
         if (options.after_pass) RETURN_IF_ERROR(options.after_pass(pass->id(), ctx.model));
         if (options.verify_each && reference) {
           ASSIGN_OR_RETURN(EquivalenceReport eq,

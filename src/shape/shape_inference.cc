@@ -122,7 +122,27 @@ void HideInvalidNodes(onnx::GraphProto* g, const std::map<std::string, int>& ops
   }
 }
 
+bool IsComplete(const Value* v) {
+  if (!v || v->has_initializer()) return true;  // initializers' types come from their data
+  const TypeInfo& t = v->type();
+  return t.elem_type != DataType::kUndefined && t.IsStatic();
+}
+
 }  // namespace
+
+bool ShapesComplete(const Graph& g) {
+  for (const auto& n : g.nodes()) {
+    for (const Attribute& a : n->attributes())
+      if (!a.graphs.empty()) return false;
+    for (const Value* v : n->outputs())
+      if (!IsComplete(v)) return false;
+  }
+  for (const Value* v : g.outputs())
+    if (!IsComplete(v)) return false;
+  for (const Value* v : g.value_info_order())
+    if (!IsComplete(v)) return false;
+  return true;
+}
 
 StatusOr<ShapeInferenceResult> InferShapes(Model& model, const ShapeInferenceOptions& options) {
   // The protobuf copies live on an arena: a 10,000-node graph is ~100k small messages, and

@@ -27,4 +27,9 @@ struct ShapeInferenceResult {
 // replaced by less information.
 StatusOr<ShapeInferenceResult> InferShapes(Model& model, const ShapeInferenceOptions& options = {});
 
+// True when InferShapes cannot refine anything in `g`: every node output, graph output and
+// value_info value is a tensor with a known element type and a static shape, and no node has a
+// subgraph. (InferShapes would still re-run ONNX's inference, only to change nothing.)
+bool ShapesComplete(const Graph& g);
+
 }  // namespace edgefit

@@ -104,6 +104,33 @@ TEST(ShapeInferenceTest, RppgCleanIsFullyStatic) {
   EXPECT_EQ(InputType(*m.graph, "/conv1/Conv").ShapeString(), "[1,72,36,36]");
 }
 
+TEST(ShapeInferenceTest, ShapesCompleteOnlyWhenInferenceHasNothingToAdd) {
+  Model m = Load("rppg_clean_op14.onnx");
+  EXPECT_FALSE(ShapesComplete(*m.graph));  // intermediates carry no type yet
+  EDGEFIT_ASSERT_OK(InferShapes(m));
+  EXPECT_TRUE(ShapesComplete(*m.graph));
+  // Inference then changes nothing.
+  auto again = InferShapes(m);
+  EDGEFIT_ASSERT_OK(again);
+  EXPECT_EQ(again->values_updated, 0);
+
+  // One node output with an unknown dim, or an unknown element type, is enough to run it again.
+  Value* out = m.graph->nodes().back()->output(0);
+  TypeInfo complete = out->type();
+  out->type().dims[0] = Dim::Symbolic("batch");
+  EXPECT_FALSE(ShapesComplete(*m.graph));
+  out->type() = complete;
+  out->type().elem_type = DataType::kUndefined;
+  EXPECT_FALSE(ShapesComplete(*m.graph));
+  out->type() = complete;
+  EXPECT_TRUE(ShapesComplete(*m.graph));
+
+  // Dynamic models are not complete, even after inference.
+  Model dynamic = Load("rppg_dyn_op13.onnx");
+  EDGEFIT_ASSERT_OK(InferShapes(dynamic));
+  EXPECT_FALSE(ShapesComplete(*dynamic.graph));
+}
+
 TEST(ShapeInferenceTest, RecordValueInfoWritesIntermediates) {
   Model m = Load("rppg_clean_op14.onnx");
   EXPECT_TRUE(m.graph->value_info_order().empty());
