@@ -444,8 +444,16 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
       dopt.preprocess = options.calib.image.value_or(ImagePreprocess{});
       dopt.labels = {"FP32", wants_int8 ? "INT8" : "INT8 SIM"};
       const std::vector<std::string> names = {"model.fixed.onnx", int8_name};
-      StatusOr<draw::DrawResult> drawn = draw::Draw({&fixed, &int8}, options.draw_image, dopt);
-      if (!drawn.ok()) return drawn.status().WithContext("--draw-image " + options.draw_image);
+      draw::DrawFailure failure = draw::DrawFailure::kNone;
+      StatusOr<draw::DrawResult> drawn =
+          draw::Draw({&fixed, &int8}, options.draw_image, dopt, &failure);
+      if (!drawn.ok()) {
+        // As `edgefit draw`: a model that cannot be drawn is unsupported; a picture that does
+        // not fit the model's input keeps its (data) error.
+        const Status st = drawn.status().WithContext("--draw-image " + options.draw_image);
+        if (failure == draw::DrawFailure::kModel) return Unsupported(st.message());
+        return st;
+      }
       ASSIGN_OR_RETURN(std::string png, draw::EncodePng(drawn->picture));
       RETURN_IF_ERROR(WriteText(tmp / "draw.png", png));
       json j = DrawToJson(*drawn, names, dopt.labels, dopt.task, dopt.threshold);

@@ -135,6 +135,10 @@ void AddDeployCommand(CLI::App& app, int* exit_code) {
           m.find("violation(s) for") != std::string::npos)
         *exit_code = kExitFindings;
       if (m.find("stage 'data'") != std::string::npos) *exit_code = kExitInvalidData;
+      // The picture does not fit the model input (as `edgefit draw`: exit 8).
+      if (m.find("stage 'draw'") != std::string::npos &&
+          result.status().code() != StatusCode::kUnsupported)
+        *exit_code = kExitInvalidData;
       return;
     }
     if (o->json) {
