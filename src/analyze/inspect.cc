@@ -38,14 +38,18 @@ void VisitGraphs(const Graph& g, const std::function<void(const Graph&)>& fn) {
 }  // namespace
 
 InspectReport InspectModel(Model& model, const std::string& file) {
-  InspectReport r;
-  r.file = file;
   auto inferred = InferShapes(model);
+  InspectReport r = InspectModelAsIs(model, file);
   if (inferred.ok())
     r.shape_inference_warnings = inferred->warnings;
   else
     r.shape_inference_warnings.push_back(inferred.status().message());
+  return r;
+}
 
+InspectReport InspectModelAsIs(const Model& model, const std::string& file) {
+  InspectReport r;
+  r.file = file;
   r.ir_version = model.ir_version;
   r.opset_imports = model.opset_imports;
   r.producer_name = model.producer_name;

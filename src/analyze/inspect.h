@@ -50,6 +50,8 @@ struct InspectReport {
 
 // Runs shape inference on `model` (refining its value types) and summarizes it.
 InspectReport InspectModel(Model& model, const std::string& file);
+// The same summary of the types as they are: no shape inference, `model` is not modified.
+InspectReport InspectModelAsIs(const Model& model, const std::string& file);
 std::string FormatInspectText(const InspectReport& report);
 nlohmann::json InspectToJson(const InspectReport& report);
 

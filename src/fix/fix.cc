@@ -36,6 +36,25 @@ std::string ReasonFor(const Finding& f, const std::set<std::string>& ran,
   return why;
 }
 
+// Every value's type in `g` and its subgraphs.
+void SaveTypes(const Graph& g, std::vector<std::pair<Value*, TypeInfo>>* saved) {
+  for (Value* v : g.AllValues()) saved->push_back({v, v->type()});
+  for (const auto& n : g.nodes())
+    for (const Attribute& a : n->attributes())
+      for (const auto& sg : a.graphs) SaveTypes(*sg, saved);
+}
+
+// `inspect`'s statistics of the model with ONNX-inferred shapes, leaving `model` as it was:
+// inference changes value types only, so they are put back afterwards (no copy of the model).
+InspectReport InspectUnchanged(Model& model, const std::string& file) {
+  if (ShapesComplete(*model.graph)) return InspectModelAsIs(model, file);
+  std::vector<std::pair<Value*, TypeInfo>> saved;
+  SaveTypes(*model.graph, &saved);
+  InspectReport report = InspectModel(model, file);
+  for (auto& [v, type] : saved) v->type() = std::move(type);
+  return report;
+}
+
 }  // namespace
 
 StatusOr<FixReport> FixModel(Model& model, const Model& original, const TargetProfile& profile,
@@ -43,10 +62,7 @@ StatusOr<FixReport> FixModel(Model& model, const Model& original, const TargetPr
   FixReport report;
   report.target = profile.id;
   ASSIGN_OR_RETURN(report.before, CheckModel(model, profile));
-  {
-    ASSIGN_OR_RETURN(Model copy, CloneModel(model));
-    report.stats_before = InspectModel(copy, model.source_path);
-  }
+  report.stats_before = InspectUnchanged(model, model.source_path);
 
   std::vector<std::string> ids = options.passes.empty() ? profile.pipeline : options.passes;
   PipelineOptions po;
@@ -94,10 +110,7 @@ StatusOr<FixReport> FixModel(Model& model, const Model& original, const TargetPr
   }
 
   ASSIGN_OR_RETURN(report.after, CheckModel(model, profile));
-  {
-    ASSIGN_OR_RETURN(Model copy, CloneModel(model));
-    report.stats_after = InspectModel(copy, "(fixed)");
-  }
+  report.stats_after = InspectUnchanged(model, "(fixed)");
   for (const Finding& f : report.after.findings)
     if (f.severity != Severity::kInfo)
       report.remaining.push_back({f, ReasonFor(f, ran, report.skipped_passes, report.unresolved)});
