@@ -21,9 +21,9 @@ struct NodeSpec {
   std::string op_type;
   std::vector<NodeInput> inputs;
   size_t num_outputs = 1;
-  std::vector<Attribute> attributes;
+  std::vector<Attribute> attributes = {};
   int64_t opset = 17;
-  std::string domain;  // "" = default ONNX domain
+  std::string domain = {};  // "" = default ONNX domain
 };
 
 // The one-node model (inputs as graph inputs or initializers, outputs "y0", "y1", ...).
