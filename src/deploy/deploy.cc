@@ -180,16 +180,26 @@ std::string KneronScript(const TargetProfile& p, const std::string& model,
   return py.str();
 }
 
-std::string NextStepsKneron(const TargetProfile& p, const std::string& model, int opset) {
+// "The toolchain accepts opsets 8..18 (source)." for NEXT_STEPS.md.
+std::string OpsetWindowText(const TargetProfile& p) {
+  return p.toolchain.name + " accepts opsets " + std::to_string(p.opset.min.value) + ".." +
+         std::to_string(p.opset.max.value) + " (" + p.opset.max.source + ", " +
+         FactStatusName(p.opset.max.status) + ")";
+}
+
+std::string NextStepsKneron(const TargetProfile& p, const std::string& model, int opset,
+                            const std::string& opset_note) {
   std::ostringstream md;
   md << "# Next steps: " << p.toolchain.name << "\n\n"
      << "Kneron's toolchain quantizes the model itself from a float model. edgefit hands over:\n\n"
      << "* `" << model << "`: the fixed float model at opset " << opset
-     << " (the opset the toolchain wants, from the target profile);\n"
+     << (opset_note.empty() ? " (the opset the toolchain wants, from the target profile)" : "")
+     << ";\n"
      << "* `calib/`: the calibration inputs, preprocessed, one `.npy` per sample in the model's "
         "input shape;\n"
      << "* `kneron_compile.py`: optimize -> ModelConfig -> evaluate -> analysis (quantization) "
         "-> compile, with these paths filled in.\n\n"
+     << (opset_note.empty() ? "" : "**Opset**: " + opset_note + ".\n\n")
      << "Quick check first:\n\n```sh\n";
   for (const HandoffStep& s : p.toolchain.steps)
     if (s.kind == StepKind::kShell)
@@ -413,7 +423,10 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
         result.files.push_back(int8_name);
         return std::to_string(qr.quantized_nodes) + " node(s) quantized, " +
                std::to_string(qr.kept_float.size()) + " kept float; " +
-               (qr.check ? qr.check->VerdictLine() : std::string("not checked"));
+               (!wants_int8 ? std::string("a QDQ simulation of ") + profile->id +
+                                  "'s INT8 scheme (the toolchain quantizes the float model itself)"
+                : qr.check ? qr.check->VerdictLine()
+                           : std::string("not checked"));
       }));
 
   if (eval) {
@@ -502,19 +515,36 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
     }
     // A float model at the toolchain's opset, the calibration inputs, the vendor script.
     ASSIGN_OR_RETURN(Model handoff, CloneModel(fixed));
-    const int opset = profile->toolchain.handoff_opset.value;
-    if (opset > 0 && handoff.OpsetVersion() != opset) {
+    const int wanted = profile->toolchain.handoff_opset.value;
+    std::string opset_note;  // why the model is not at the wanted opset ("" when it is)
+    if (wanted > 0 && handoff.OpsetVersion() != wanted) {
       ASSIGN_OR_RETURN(auto pass, CreatePass("convert-opset"));
       PassContext ctx{handoff, &*profile, {}};
-      ctx.options.target_opset = opset;
+      ctx.options.target_opset = wanted;
       ASSIGN_OR_RETURN(PassResult pr, pass->Run(ctx));
-      if (handoff.OpsetVersion() != opset)
-        return Unsupported("cannot convert the fixed model to opset " + std::to_string(opset) +
-                           (pr.unresolved.empty() ? "" : ": " + pr.unresolved[0]));
-      EquivalenceOptions eq;
-      ASSIGN_OR_RETURN(EquivalenceReport er, CheckEquivalence(fixed, handoff, eq));
-      if (!er.equivalent) return Internal("opset conversion changed the outputs:\n" + er.Summary());
+      const int64_t now = handoff.OpsetVersion();
+      if (now == wanted) {
+        EquivalenceOptions eq;
+        ASSIGN_OR_RETURN(EquivalenceReport er, CheckEquivalence(fixed, handoff, eq));
+        if (!er.equivalent)
+          return Internal("opset conversion changed the outputs:\n" + er.Summary());
+      } else {
+        // The hand-off opset is a preference; the toolchain's window is what it accepts. A model
+        // inside the window is handed over at its own opset, and NEXT_STEPS.md says why.
+        const std::string why = pr.unresolved.empty() ? "no conversion" : pr.unresolved[0];
+        if (now < profile->opset.min.value || now > profile->opset.max.value)
+          return Unsupported("cannot convert the fixed model to opset " + std::to_string(wanted) +
+                             " (" + why + ") and its opset " + std::to_string(now) +
+                             " is outside " + profile->id + "'s window " +
+                             std::to_string(profile->opset.min.value) + ".." +
+                             std::to_string(profile->opset.max.value));
+        opset_note = "the profile's hand-off opset is " + std::to_string(wanted) +
+                     ", but the model stays at opset " + std::to_string(now) + " (" + why + "); " +
+                     OpsetWindowText(*profile);
+      }
     }
+    const int opset = static_cast<int>(handoff.OpsetVersion());
+    if (!opset_note.empty()) summary["handoff_opset_note"] = opset_note;
     RETURN_IF_ERROR(SaveModel(handoff, (tmp / "model.float.onnx").string()));
     result.files.push_back("model.float.onnx");
     fs::create_directories(tmp / "calib");
@@ -529,11 +559,12 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
     RETURN_IF_ERROR(
         WriteText(tmp / "kneron_compile.py", KneronScript(*profile, "model.float.onnx", input)));
     result.files.push_back("kneron_compile.py");
-    RETURN_IF_ERROR(
-        WriteText(tmp / "NEXT_STEPS.md", NextStepsKneron(*profile, "model.float.onnx", opset)));
+    RETURN_IF_ERROR(WriteText(tmp / "NEXT_STEPS.md",
+                              NextStepsKneron(*profile, "model.float.onnx", opset, opset_note)));
     result.files.push_back("NEXT_STEPS.md");
-    return "float model (opset " + std::to_string(opset) + "), " + std::to_string(calib->size()) +
-           " calibration input(s), kneron_compile.py";
+    return "float model (opset " + std::to_string(opset) +
+           (opset_note.empty() ? "" : "; not " + std::to_string(wanted) + ", see NEXT_STEPS.md") +
+           "), " + std::to_string(calib->size()) + " calibration input(s), kneron_compile.py";
   }));
 
   RETURN_IF_ERROR(run.Stage("report", [&]() -> StatusOr<std::string> {

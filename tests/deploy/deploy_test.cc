@@ -60,6 +60,37 @@ TEST(DeployTest, RefusesANonEmptyFolderAndLeavesNothingOnFailure) {
     EXPECT_EQ(e.path().filename().string().find("edgefit_deploy_out.tmp"), std::string::npos);
 }
 
+// Kneron's hand-off opset is 12; ONNX's converter has no down-adapters for many opset-13 ops.
+// A model it cannot convert is handed over at its own opset when the toolchain's window (8..18)
+// accepts it, and NEXT_STEPS.md and summary.json say why; a converted model is verified.
+TEST(DeployTest, KneronHandOffOpset) {
+  testing::TempDir dir;
+  DeployOptions o;
+  o.target = "kl730";
+  o.calib.random = true;
+  o.calib.random_count = 2;
+  o.out_dir = dir.File("out");
+  auto r = Deploy(testing::FixturePath("mobilenet_like_op13.onnx"), o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto handoff = LoadModel(dir.File("out/model.float.onnx"));
+  ASSERT_TRUE(handoff.ok()) << handoff.status().message();
+  const nlohmann::json summary =
+      nlohmann::json::parse(testing::ReadFile(dir.File("out/summary.json")));
+  const std::string next = testing::ReadFile(dir.File("out/NEXT_STEPS.md"));
+  const int64_t opset = handoff->OpsetVersion();
+  if (opset == 12) {
+    EXPECT_FALSE(summary.contains("handoff_opset_note"));
+    EXPECT_EQ(next.find("**Opset**"), std::string::npos);
+  } else {
+    EXPECT_EQ(opset, 13);
+    ASSERT_TRUE(summary.contains("handoff_opset_note"));
+    const std::string note = summary["handoff_opset_note"];
+    EXPECT_NE(note.find("stays at opset 13"), std::string::npos) << note;
+    EXPECT_NE(note.find("accepts opsets 8..18"), std::string::npos) << note;
+    EXPECT_NE(next.find("**Opset**: " + note), std::string::npos) << next;
+  }
+}
+
 // deploy --draw-image on the HRNet-like fixture for kl730: draw.png is a valid PNG of two panels
 // of the picture's size; summary.json lists every keypoint of both models, and the FP32 ones are
 // those an independent decoding of the fixed model's executor output gives; the report shows
