@@ -15,6 +15,7 @@
 #include "passes/pass_util.h"
 #include "passes/pipeline.h"
 #include "quant/bias_correction.h"
+#include "quant/calibrate.h"
 #include "quant/quant_params.h"
 #include "runtime/session.h"
 #include "shape/concrete_shapes.h"
@@ -348,43 +349,24 @@ StatusOr<QuantizeReport> QuantizeModel(Model& model, const TargetProfile* profil
   // 3. Calibrate: one streaming observer per activation.
   const Clock::time_point calib_start = Clock::now();
   std::map<std::string, std::unique_ptr<RangeObserver>> observers;
-  SessionOptions so;
-  so.num_threads = options.num_threads;
-  ASSIGN_OR_RETURN(auto session, Session::Create(model, so));
-  // One pass over the calibration data. With `fused`, the executor keeps Conv+Relu/Clip fusion:
+  // One pass over the calibration data (samples in parallel with several threads, observers
+  // fed in sample order: calibrate.h). With `fused`, the executor keeps Conv+Relu/Clip fusion:
   // a fused Conv's own output is then not seen, which is fine when the plan fused the same
   // activation (that tensor is not quantized); otherwise the pass is repeated without fusion.
   auto calibrate = [&](bool fused) -> Status {
     observers.clear();
     for (const Value* v : plan.activations)
       observers[v->name()] = MakeRangeObserver(options.calibration);
-    auto observe = [&](const std::string& name, const Tensor& t) {
-      auto it = observers.find(name);
-      if (it != observers.end() && t.dtype() == DataType::kFloat)
-        it->second->Observe(t.data<float>(), t.numel());
-    };
-    RunOptions ro;
-    ro.fuse_with_observer = fused;
-    for (int64_t i = 0; i < calib.size(); ++i) {
-      auto sample = calib.Get(i);
-      if (!sample.ok())
-        return Status(sample.status().code(), "calibration data: " + sample.status().message());
-      std::vector<NamedTensor> feeds = std::move(sample).value();
-      for (const NamedTensor& f : feeds) observe(f.name, f.tensor);
-      auto run = session->Run(
-          feeds, [&](const Node&, const Value& v, const Tensor& t) { observe(v.name(), t); }, ro);
-      if (!run.ok())
-        return Status(run.status().code(),
-                      "calibration sample " + calib.Describe(i) + ": " + run.status().message());
-      progress("calibrate", i + 1, calib.size());
-    }
-    return Status::Ok();
+    CalibrationRunOptions run;
+    run.num_threads = options.num_threads;
+    run.fuse_activations = fused;
+    run.progress = [&](int64_t done, int64_t total) { progress("calibrate", done, total); };
+    return RunCalibration(model, calib, observers, run);
   };
   RETURN_IF_ERROR(calibrate(/*fused=*/true));
   bool all_seen = true;
   for (const auto& [name, obs] : observers) all_seen &= obs->samples() > 0;
   if (!all_seen) RETURN_IF_ERROR(calibrate(/*fused=*/false));
-  session.reset();  // the model is rewritten below; a session must not outlive its model's form
   report.seconds_calibrate = SecondsSince(calib_start);
 
   // 4. Scales per group.

@@ -83,7 +83,9 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--bias-correction", o->bias_correction,
                 "Empirical bias correction (default: on for per-tensor weights)");
   cmd->add_flag("--no-bias-correction", o->no_bias_correction, "No bias correction");
-  cmd->add_option("--threads", o->threads, "Executor threads (0: all cores)")->default_val(0);
+  cmd->add_option("--threads", o->threads,
+                  "Threads (0: all cores); calibration runs this many samples at a time")
+      ->default_val(0);
   cmd->add_flag("--force", o->force, "Write the output even when the target check has violations");
   cmd->add_flag("--json", o->json, "Print the report as JSON (schema edgefit-quantize/1)");
   cmd->add_option("--eval", o->eval,
