@@ -284,6 +284,19 @@ void Graph::RemoveInitializer(Value* v) {
                       initializers_.end());
 }
 
+void Graph::RemoveInitializers(const std::vector<Value*>& values) {
+  bool removed = false;
+  for (Value* v : values) {
+    removed = removed || v->initializer_;
+    v->initializer_.reset();
+  }
+  // Exactly the values in initializers_ hold a tensor.
+  if (removed)
+    initializers_.erase(std::remove_if(initializers_.begin(), initializers_.end(),
+                                       [](const Value* v) { return !v->initializer_; }),
+                        initializers_.end());
+}
+
 void Graph::AddValueInfo(Value* v) {
   if (!v->keep_value_info) {
     v->keep_value_info = true;

@@ -257,6 +257,8 @@ class Graph {
   void SetOutput(size_t i, Value* v);
   void SetInitializer(Value* v, Tensor t);
   void RemoveInitializer(Value* v);
+  // RemoveInitializer for many values in one pass over the initializer list.
+  void RemoveInitializers(const std::vector<Value*>& values);
   // Initializers in file order (new ones appended).
   const std::vector<Value*>& initializers() const { return initializers_; }
   // Values that had (or should get) a value_info record, in order.

@@ -51,8 +51,8 @@ class EliminateDeadPass : public Pass {
     std::vector<Value*> unused;
     for (Value* v : g.initializers())
       if (v->uses().empty() && !v->is_graph_input() && !v->is_graph_output()) unused.push_back(v);
+    g.RemoveInitializers(unused);  // one sweep: removing them one by one is quadratic
     for (Value* v : unused) {
-      g.RemoveInitializer(v);
       g.RemoveValueIfUnused(v);
       ++inits;
     }

@@ -409,6 +409,22 @@ TEST(NamingTest, UniqueName) {
   EXPECT_TRUE(init->type().IsStatic());
 }
 
+TEST(GraphInitializerTest, RemoveInitializersKeepsTheOthersInOrder) {
+  Graph g;
+  std::vector<Value*> inits;
+  for (const char* name : {"a", "b", "c", "d", "e"})
+    inits.push_back(g.AddInitializer(name, Tensor(DataType::kFloat, {1})));
+  g.RemoveInitializers({inits[3], inits[0], inits[3]});  // repeats are harmless
+  EXPECT_EQ(g.initializers(), (std::vector<Value*>{inits[1], inits[2], inits[4]}));
+  EXPECT_FALSE(inits[0]->has_initializer());
+  EXPECT_FALSE(inits[3]->has_initializer());
+  EXPECT_TRUE(inits[1]->has_initializer());
+  g.RemoveInitializers({});
+  g.RemoveInitializers({inits[0]});  // no longer an initializer: nothing happens
+  EXPECT_EQ(g.initializers().size(), 3u);
+  EXPECT_TRUE(g.RemoveValueIfUnused(inits[0]));
+}
+
 TEST(NamingTest, UniqueNodeName) {
   Chain ch;
   EXPECT_EQ(ch.g.UniqueNodeName("A"), "A_1");
