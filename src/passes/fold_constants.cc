@@ -145,6 +145,7 @@ class FoldConstantsPass : public Pass {
       result.changed = true;
       result.rewrites += static_cast<int>(plan.folded.size());
       result.notes.push_back(std::move(note));
+      if (ShapesComplete(*ctx.model.graph)) continue;  // inference would add nothing
       auto inferred = InferShapes(ctx.model);
       (void)inferred;  // its warnings are the pipeline's to report
     }

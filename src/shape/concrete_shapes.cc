@@ -246,10 +246,12 @@ StatusOr<FrozenShapes> InferFrozenShapes(const Model& model, const FrozenShapeOp
 }
 
 void RecordStaticShapes(Model& model, std::vector<std::string>* warnings) {
-  ShapeInferenceOptions so;
-  so.record_value_info = true;
-  auto inferred = InferShapes(model, so);
-  if (!inferred.ok()) warnings->push_back(inferred.status().message());
+  if (!ShapesComplete(*model.graph)) {  // otherwise inference would change nothing
+    ShapeInferenceOptions so;
+    so.record_value_info = true;
+    auto inferred = InferShapes(model, so);
+    if (!inferred.ok()) warnings->push_back(inferred.status().message());
+  }
   auto concrete = RecordConcreteShapes(model);
   if (!concrete.ok()) {
     warnings->push_back("shapes could not be completed by running the model: " +
