@@ -76,6 +76,9 @@ class ConvertOpsetPass : public Pass {
   const char* summary() const override {
     return "convert to the target's recommended opset with ONNX's version converter";
   }
+  // Looks at opsets and op types only; the converter path exports the model without the
+  // intermediates' inferred types anyway.
+  bool reads_shapes() const override { return false; }
   StatusOr<PassResult> Run(PassContext& ctx) override {
     PassResult result;
     int target = ctx.options.target_opset;

@@ -56,6 +56,9 @@ class Pass {
   virtual const char* id() const = 0;
   virtual const char* summary() const = 0;
   virtual StatusOr<PassResult> Run(PassContext& ctx) = 0;
+  // Whether the pass reads value types (shapes). The pipeline re-infers shapes after a pass that
+  // changed the model only before a pass that reads them (or at the end of the round).
+  virtual bool reads_shapes() const { return true; }
 };
 
 struct PassInfo {

@@ -14,10 +14,22 @@ StatusOr<PipelineResult> RunPipeline(PassContext& ctx, const PipelineOptions& op
     passes.push_back(std::move(p));
   }
   PipelineResult result;
+  // Shapes are re-inferred after a pass that changed the model, once the next pass reads them
+  // or the round ends (so a pass that reads none, like convert-opset, does not cost one).
+  bool stale = false;
+  auto infer = [&] {
+    if (!stale) return;
+    stale = false;
+    // Inference only refines types: when every shape is already static it has nothing to add.
+    if (ShapesComplete(*ctx.model.graph)) return;
+    auto inferred = InferShapes(ctx.model);
+    if (!inferred.ok()) result.warnings.push_back(inferred.status().message());
+  };
   for (int round = 1; round <= options.max_rounds; ++round) {
     result.rounds = round;
     bool changed = false;
     for (auto& pass : passes) {
+      if (pass->reads_shapes()) infer();
       auto start = std::chrono::steady_clock::now();
       auto r = pass->Run(ctx);
       if (!r.ok()) return r.status().WithContext(std::string("pass ") + pass->id());
@@ -28,11 +40,8 @@ StatusOr<PipelineResult> RunPipeline(PassContext& ctx, const PipelineOptions& op
         changed = true;
         RETURN_IF_ERROR(ctx.model.graph->Verify().WithContext(
             std::string("pass ") + pass->id() + " left an invalid graph (a bug in edgefit)"));
-        // Inference only refines types: when every shape is already static it has nothing to add.
-        if (!ShapesComplete(*ctx.model.graph)) {
-          auto inferred = InferShapes(ctx.model);
-          if (!inferred.ok()) result.warnings.push_back(inferred.status().message());
-        }
+        stale = true;
+        if (options.after_pass || options.verify_each) infer();  // they see the inferred model
         if (options.after_pass) RETURN_IF_ERROR(options.after_pass(pass->id(), ctx.model));
         if (options.verify_each && reference) {
           ASSIGN_OR_RETURN(EquivalenceReport eq,
@@ -45,6 +54,7 @@ StatusOr<PipelineResult> RunPipeline(PassContext& ctx, const PipelineOptions& op
       }
       result.records.push_back({pass->id(), round, std::move(r).value(), ms});
     }
+    infer();
     if (!changed || (options.done && options.done(ctx.model))) return result;
   }
   result.hit_round_cap = true;
