@@ -1,7 +1,8 @@
 // The BLAS calls edgefit uses (OpenBLAS from Debian), behind one small interface.
 //
 // OpenBLAS is always used single-threaded: the kernels split their products over the session's
-// threads themselves (gemm_impl.h), so OpenBLAS's own thread pool never competes with OpenMP's.
+// threads themselves (gemm_impl.h), so OpenBLAS's own thread pool never competes with the
+// session's (ThreadTeam).
 #pragma once
 
 #include <string>

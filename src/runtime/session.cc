@@ -1,7 +1,5 @@
 #include "runtime/session.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <deque>
@@ -12,6 +10,7 @@
 
 #include "runtime/blas.h"
 #include "runtime/kernels/conv_impl.h"
+#include "runtime/thread_team.h"
 
 namespace edgefit {
 
@@ -109,6 +108,7 @@ struct Session::Impl {
   const Model* model = nullptr;
   SessionOptions options;
   int threads = 1;
+  std::unique_ptr<ThreadTeam> team;  // threads > 1
   std::vector<const Value*> values;
   std::unordered_map<const Value*, int> index;
   std::vector<Tensor> constants;  // per value: initializer (shared, not copied), else empty
@@ -233,11 +233,10 @@ class RunContext final : public KernelContext {
       if (n > 0) fn(0, n);
       return;
     }
-#pragma omp parallel for num_threads(t) schedule(static, 1)
-    for (int k = 0; k < t; ++k) {
-      int64_t begin = n * k / t, end = n * (k + 1) / t;
+    s_.team->Run(t, [&](int k) {
+      const int64_t begin = n * k / t, end = n * (k + 1) / t;
       if (begin < end) fn(begin, end);
-    }
+    });
   }
 
   void* Scratch(size_t bytes) override {
@@ -417,6 +416,7 @@ StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
   s.model = &model;
   s.options = options;
   s.threads = options.num_threads > 0 ? options.num_threads : DefaultThreadCount();
+  if (s.threads > 1) s.team = std::make_unique<ThreadTeam>(s.threads);
   const KernelRegistry& registry = options.registry ? *options.registry : DefaultKernelRegistry();
   const Graph& g = *model.graph;
 

@@ -94,7 +94,9 @@ TEST_P(RppgDyn, Stm32n6ReportsExactlyTheKnownProblems) {
   EXPECT_EQ(HasInfo(r, "axes.form", "/Squeeze"), axes_input) << Dump(r);
   EXPECT_EQ(HasInfo(r, "axes.form", "/Squeeze_1"), axes_input) << Dump(r);
   EXPECT_EQ(Of(r, "axes.form").size(), axes_input ? 2u : 0u);
-  if (axes_input) EXPECT_EQ(Of(r, "axes.form")[0].fixed_by, "squeeze-to-reshape");
+  if (axes_input) {
+    EXPECT_EQ(Of(r, "axes.form")[0].fixed_by, "squeeze-to-reshape");
+  }
   // The shape chain is folded, not reported op by op; every shape was learned.
   EXPECT_TRUE(HasInfo(r, "graph.constant-subgraph")) << Dump(r);
   EXPECT_FALSE(HasInfo(r, "shapes.incomplete")) << Dump(r);
@@ -202,7 +204,9 @@ TEST(Report, TextIsGroupedMostSeriousFirstWithTheVerdictLast) {
   EXPECT_EQ(last, "stm32n6: 8 violations, 3 warnings (8 infos)\n");
   // Every line fits a terminal, except messages that are long by themselves.
   for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
-    if (text.compare(start, 4, "    ") == 0) EXPECT_LE(end - start, 100u);
+    if (text.compare(start, 4, "    ") == 0) {
+      EXPECT_LE(end - start, 100u);
+    }
 }
 
 TEST(Report, Json) {

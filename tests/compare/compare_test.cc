@@ -248,7 +248,9 @@ TEST(CompareLayersTest, WeightsAndErrorSources) {
   int folded = 0;
   for (const WeightStats& w : r->weights) {
     EXPECT_TRUE(w.comparable) << w.node << ": " << w.reason;
-    if (w.input == 1) EXPECT_GT(w.sqnr_db, 30.0) << w.node;  // int8 per-channel weights
+    if (w.input == 1) {  // int8 per-channel weights
+      EXPECT_GT(w.sqnr_db, 30.0) << w.node;
+    }
     folded += w.bn_folded;
   }
   EXPECT_GT(folded, 0);  // digits_cnn has 4 BatchNormalization nodes

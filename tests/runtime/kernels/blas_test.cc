@@ -21,8 +21,9 @@ TEST(Blas, SingleThreadedWithKernelsForThisCpu) {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      std::getenv("OPENBLAS_CORETYPE") == nullptr)
+      std::getenv("OPENBLAS_CORETYPE") == nullptr) {
     EXPECT_NE(core, "Prescott") << "OpenBLAS uses SSE3 kernels on an AVX2 machine";
+  }
 #endif
 }
 

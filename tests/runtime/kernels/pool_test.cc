@@ -371,7 +371,9 @@ TEST(PoolTest, MatchesPlainReference) {
                                         : kind,
                     kind == "avg_pad", &ref, &idx, &yshape);
       ExpectNear((*out)[0], yshape, ref, 1e-5f, 1e-5f);
-      if (kind == "max_idx") EXPECT_EQ(Values<int64_t>((*out)[1]), idx);
+      if (kind == "max_idx") {
+        EXPECT_EQ(Values<int64_t>((*out)[1]), idx);
+      }
     }
   }
 }
