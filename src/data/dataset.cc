@@ -19,26 +19,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "io/image.h"
 #include "io/npy.h"
-
-// stb_image: JPEG and PNG only, messages for users, compiled into this file alone.
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_PNG
-#define STBI_FAILURE_USERMSG
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wall"
-#pragma GCC diagnostic ignored "-Wextra"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#endif
-#include <stb_image.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 
 namespace edgefit {
 
@@ -47,9 +29,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-// Decoded images above this many pixels are refused before decoding (an untrusted header can
-// claim 2^24 x 2^24).
-constexpr int64_t kMaxImagePixels = int64_t{1} << 28;
 // Preprocess JSON files are tiny; refuse anything that is clearly something else.
 constexpr uintmax_t kMaxPreprocessBytes = 1 << 20;
 
@@ -281,16 +260,8 @@ StatusOr<ImageDims> ImageInputDims(const InputSpec& spec, const ImagePreprocess&
 
 // Reads only the image header.
 Status CheckImageHeader(const std::string& path) {
-  int w = 0, h = 0, comp = 0;
-  if (!stbi_info(path.c_str(), &w, &h, &comp))
-    return InvalidArgument(path + ": not a readable JPEG or PNG image (" +
-                           std::string(stbi_failure_reason() ? stbi_failure_reason() : "unknown") +
-                           ")");
-  if (w <= 0 || h <= 0 || int64_t{w} * h > kMaxImagePixels)
-    return InvalidArgument(path + ": image of " + std::to_string(w) + "x" + std::to_string(h) +
-                           " pixels is above the limit of " + std::to_string(kMaxImagePixels) +
-                           " pixels");
-  return Status::Ok();
+  int w = 0, h = 0;
+  return ReadImageSize(path, &w, &h);
 }
 
 // Bilinear sampling positions along one axis, half-pixel centres (OpenCV INTER_LINEAR, PyTorch
@@ -313,24 +284,15 @@ std::vector<Tap> BilinearTaps(int64_t in, int64_t out) {
   return taps;
 }
 
-struct StbiFree {
-  void operator()(unsigned char* p) const { stbi_image_free(p); }
-};
-
 StatusOr<Tensor> LoadImage(const std::string& path, const InputSpec& spec,
                            const ImagePreprocess& pre) {
   ASSIGN_OR_RETURN(ImageDims d, ImageInputDims(spec, pre, path));
-  RETURN_IF_ERROR(CheckImageHeader(path));
-  int w = 0, h = 0, comp = 0;
-  std::unique_ptr<unsigned char, StbiFree> pixels(stbi_load(path.c_str(), &w, &h, &comp, 3));
-  if (!pixels)
-    return InvalidArgument(path + ": cannot decode the image (" +
-                           std::string(stbi_failure_reason() ? stbi_failure_reason() : "unknown") +
-                           ")");
+  ASSIGN_OR_RETURN(RgbPixels image, ReadImageFile(path));
+  const int64_t w = image.width, h = image.height;
   std::vector<Tap> ys = BilinearTaps(h, d.h), xs = BilinearTaps(w, d.w);
   Tensor t(DataType::kFloat, spec.shape);
   float* out = t.data<float>();
-  const unsigned char* px = pixels.get();
+  const unsigned char* px = image.rgb.data();
   bool nchw = pre.layout == ImageLayout::kNchw;
   bool bgr = pre.color == ColorOrder::kBgr;
   float rgb[3];

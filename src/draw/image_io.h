@@ -1,6 +1,4 @@
-// Reading and writing the pictures of `edgefit draw`: JPEG/PNG decoding (stb_image) and PNG
-// encoding (stb_image_write), both compiled into image_io.cc alone with static linkage, so they
-// do not clash with the stb_image copy inside edgefit_data.
+// Reading and writing the pictures of `edgefit draw` (io/image.h on draw::Image).
 #pragma once
 
 #include <string>
@@ -10,8 +8,9 @@
 
 namespace edgefit::draw {
 
-// Decodes a JPEG or PNG file as 8-bit RGB, exactly as the data library does before resizing
-// (alpha dropped, 16-bit reduced to 8 bits, grey expanded; images above 2^28 pixels refused).
+// Decodes a JPEG or PNG file as 8-bit RGB, with the decoder the data library uses before
+// resizing (alpha dropped, 16-bit reduced to 8 bits, grey expanded; images above 2^28 pixels
+// refused).
 StatusOr<Image> ReadImage(const std::string& path);
 // Decodes JPEG/PNG bytes; `origin` names them in error messages.
 StatusOr<Image> DecodeImage(const std::string& bytes, const std::string& origin);

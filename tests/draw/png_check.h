@@ -1,5 +1,5 @@
-// Test helper: decodes PNG files with a private stb_image, so the library's encoder is checked
-// by an independent decoder.
+// Test helper: decodes PNG bytes with stb_image (io/image.h), so the encoder (stb_image_write)
+// is checked by an independent decoder.
 #pragma once
 
 #include <string>
