@@ -10,6 +10,10 @@
 // is reported as unresolved (check then reports the opset finding). The result is verified
 // numerically like every other pass (fix's verification runs the original and the converted
 // model on the same inputs).
+#include <map>
+#include <string>
+#include <utility>
+
 #include "onnx/defs/schema.h"
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
@@ -52,20 +56,30 @@ class AdapterTable : public onnx::version_conversion::DefaultVersionConverter {
 // 13 -> 14 with a single output (inference mode, which version 14 computes identically). Then
 // converting only changes the opset number and the IR version it requires; ONNX's converter,
 // which rebuilds the whole graph for every version step, takes 12.6 s on 10,000 nodes for it.
-bool OnlyCompatibleSteps(const Model& model, int64_t from, int64_t to) {
+bool CompatibleSteps(const Node& n, int64_t from, int64_t to) {
   static const AdapterTable table;
+  if (!onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(from), "")) return false;
+  for (int64_t v = from; v < to; ++v) {
+    const auto* next = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(v + 1), "");
+    if (!next) return false;
+    if (next->since_version() != v + 1) continue;  // the op does not change at this step
+    if (table.IsCompatibleStep(n.op_type(), v, v + 1)) continue;
+    if (n.op_type() == "BatchNormalization" && v == 13 && n.num_outputs() == 1) continue;
+    return false;
+  }
+  return true;
+}
+
+bool OnlyCompatibleSteps(const Model& model, int64_t from, int64_t to) {
+  // The answer depends on the op type (and for BatchNormalization its output count): decided
+  // once per kind of node, not once per node.
+  std::map<std::pair<std::string, size_t>, bool> known;
   for (const auto& n : model.graph->nodes()) {
     if (n->HasSubgraphs()) return false;
     if (!IsOnnxDomain(*n)) continue;
-    if (!onnx::OpSchemaRegistry::Schema(n->op_type(), static_cast<int>(from), "")) return false;
-    for (int64_t v = from; v < to; ++v) {
-      const auto* next = onnx::OpSchemaRegistry::Schema(n->op_type(), static_cast<int>(v + 1), "");
-      if (!next) return false;
-      if (next->since_version() != v + 1) continue;  // the op does not change at this step
-      if (table.IsCompatibleStep(n->op_type(), v, v + 1)) continue;
-      if (n->op_type() == "BatchNormalization" && v == 13 && n->num_outputs() == 1) continue;
-      return false;
-    }
+    auto [it, added] = known.try_emplace({n->op_type(), n->num_outputs()}, false);
+    if (added) it->second = CompatibleSteps(*n, from, to);
+    if (!it->second) return false;
   }
   return true;
 }
