@@ -11,10 +11,15 @@ echo "== tests (Release)"
 ctest --test-dir build -j "$jobs" --output-on-failure || status=1
 
 echo "== tests (ASan + UBSan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DEDGEFIT_SANITIZE=ON >/dev/null
+# -O0: compiles in ~60% of the time of -O1 (the CI budget is 2 cores); the tests take longer,
+# so the ONNX Runtime comparisons (oracle: end-to-end flows, already run above) and the
+# accuracy measurements (QuantQualityTest: the same code paths as the quantize tests) are left
+# to the Release stage.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" -DEDGEFIT_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan -j "$jobs" --output-on-failure -LE "oracle|slow" || status=1
+  ctest --test-dir build-asan -j "$jobs" --output-on-failure -LE "oracle|slow" \
+  -E "QuantQualityTest" || status=1
 
 if [ -x fuzz/run.sh ]; then
   echo "== fuzz (model loader, ${EDGEFIT_FUZZ_SECONDS:-60} s)"
