@@ -122,10 +122,15 @@ struct Session::Impl {
   std::vector<int> buffer_root;      // value that allocated the bytes this value uses; -1 external
   std::vector<int64_t> plan_offset;  // per allocating value: arena offset, -1 = heap
   std::vector<size_t> plan_size;
+  std::vector<bool>
+      plan_heap;  // per allocating value: left on the heap (a graph output aliases it)
   bool planned = false;
   bool replan = false;
-  bool plan_fused = false;  // whether the plan was recorded on a fused run (lifetimes differ)
-  bool fusing = false;      // the current run applies the fusions
+  int plans_built = 0;
+  bool recorded = false;         // alloc_bytes/buffer_root hold a whole successful run
+  bool recorded_fusing = false;  // ... run with fusion
+  bool plan_fused = false;       // whether the plan was recorded on a fused run (lifetimes differ)
+  bool fusing = false;           // the current run applies the fusions
   AlignedBuffer arena;
   AlignedBuffer scratch;
 
@@ -184,7 +189,9 @@ class RunContext final : public KernelContext {
           Tensor::Wrap(dtype, shape, static_cast<uint8_t*>(s_.arena.data) + s_.plan_offset[v]);
       return &slots_[v];
     }
-    if (s_.planned && !s_.is_graph_output[v]) s_.replan = true;
+    // Not in the plan, though neither a graph output nor a buffer the plan leaves on the heap
+    // (larger than planned, or not allocated in the recorded run): plan again.
+    if (s_.planned && !s_.is_graph_output[v] && !s_.plan_heap[v]) s_.replan = true;
     auto t = Tensor::Create(dtype, shape, Limit());
     if (!t.ok()) return t.status().WithContext(*node_description_);
     slots_[v] = std::move(t).value();
@@ -375,8 +382,12 @@ void Session::Impl::BuildPlan() {
   size_t total = 0;
   std::fill(plan_offset.begin(), plan_offset.end(), -1);
   std::fill(plan_size.begin(), plan_size.end(), 0);
+  std::fill(plan_heap.begin(), plan_heap.end(), false);
   for (const Buffer& b : buffers) {
-    if (escapes[b.root]) continue;
+    if (escapes[b.root]) {
+      plan_heap[b.root] = true;
+      continue;
+    }
     size_t need = AlignUp(b.bytes);
     std::vector<std::pair<size_t, size_t>> busy;
     for (const Placed& p : placed)
@@ -398,6 +409,7 @@ void Session::Impl::BuildPlan() {
   }
   planned = true;
   replan = false;
+  ++plans_built;
 }
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -405,6 +417,15 @@ Session::~Session() = default;
 
 const std::vector<const Value*>& Session::inputs() const { return impl_->inputs; }
 const std::vector<const Value*>& Session::outputs() const { return impl_->outputs; }
+void Session::PlanMemory() {
+  Impl& s = *impl_;
+  if (s.recorded && (!s.planned || s.replan)) {
+    s.BuildPlan();
+    s.plan_fused = s.recorded_fusing;
+  }
+}
+
+int Session::plans_built() const { return impl_->plans_built; }
 size_t Session::arena_bytes() const { return impl_->planned ? impl_->arena.size : 0; }
 int Session::num_threads() const { return impl_->threads; }
 
@@ -516,6 +537,7 @@ StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
   s.buffer_root.assign(nv, -1);
   s.plan_offset.assign(nv, -1);
   s.plan_size.assign(nv, 0);
+  s.plan_heap.assign(nv, false);
 
   if (options.max_memory_bytes) {
     size_t peak = DeclaredPeakBytes(s);
@@ -568,6 +590,10 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
   for (const Value* v : s.inputs)
     if (!given[s.index[v]]) return InvalidArgument("input '" + v->name() + "' is missing");
 
+  // The plan is laid out from the previous run's record, at the start of the second run (a
+  // session run once never needs one) or after a run that allocated outside the plan.
+  PlanMemory();
+  s.recorded = false;
   std::fill(s.alloc_bytes.begin(), s.alloc_bytes.end(), 0);
   std::fill(s.buffer_root.begin(), s.buffer_root.end(), -1);
   // Fused runs extend the fused producers' buffers over their aliases: a plan recorded in the
@@ -613,10 +639,8 @@ StatusOr<std::vector<Tensor>> Session::Run(const std::vector<NamedTensor>& input
     if (p && arena_begin && p >= arena_begin && p < arena_end) t = t.Clone();
     result.push_back(std::move(t));
   }
-  if (!s.planned || s.replan) {
-    s.BuildPlan();
-    s.plan_fused = s.fusing;
-  }
+  s.recorded = true;
+  s.recorded_fusing = s.fusing;
   return result;
 }
 

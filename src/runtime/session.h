@@ -2,9 +2,9 @@
 //
 // Building selects a kernel for every node (an unsupported op or attribute fails here, not
 // half-way through a run). The first run allocates each intermediate on the heap and records
-// its size and lifetime; from then on intermediates live in one arena laid out by a
-// greedy-by-size offset planner, so runs with the same input shapes allocate nothing but the
-// graph outputs.
+// its size and lifetime; the second lays out one arena from that record (greedy-by-size offset
+// planner) and from then on intermediates live in it, so runs with the same input shapes
+// allocate nothing but the graph outputs.
 #pragma once
 
 #include <functional>
@@ -56,8 +56,13 @@ class Session {
   StatusOr<std::vector<Tensor>> Run(const std::vector<NamedTensor>& inputs,
                                     const Observer& observer = {}, const RunOptions& options = {});
 
-  // Bytes of the intermediate-tensor arena (0 before the first run or when not planned).
+  // Lays out the arena from the last run now instead of at the start of the next run (for
+  // reporting arena_bytes() after one run). No-op before a successful run or when planned.
+  void PlanMemory();
+  // Bytes of the intermediate-tensor arena (0 while not planned).
   size_t arena_bytes() const;
+  // How many times the arena was laid out (once for runs of the same shapes; for tests).
+  int plans_built() const;
   int num_threads() const;
 
   // Implementation detail (public only so session.cc's helpers can name it).

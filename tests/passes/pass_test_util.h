@@ -43,7 +43,9 @@ inline Model ExpectEquivalentRewrite(const Model& model, const std::string& id,
   EXPECT_TRUE(first.changed) << id << " did not fire";
   auto eq = CheckEquivalence(model, m, EquivalenceOptions{4, 1, {}, tolerance, 1});
   EXPECT_TRUE(eq.ok()) << eq.status().ToString();
-  if (eq.ok()) EXPECT_TRUE(eq->equivalent) << eq->Summary();
+  if (eq.ok()) {
+    EXPECT_TRUE(eq->equivalent) << eq->Summary();
+  }
   PassResult second = RunPass(m, id, options);
   EXPECT_FALSE(second.changed) << id << " is not idempotent: "
                                << (second.notes.empty() ? "" : second.notes[0]);

@@ -366,7 +366,9 @@ TEST(UnbatchTest, DepthwiseStridedAndClipChain) {
     EXPECT_EQ(CountOps(m, "Flatten"), 1);
     if (std::string(mode) == "group") {
       for (const auto& n : m.graph->nodes())
-        if (n->op_type() == "Conv") EXPECT_EQ(n->GetInt("group", 1) % 5, 0);
+        if (n->op_type() == "Conv") {
+          EXPECT_EQ(n->GetInt("group", 1) % 5, 0);
+        }
     }
   }
 }

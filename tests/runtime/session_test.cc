@@ -1,9 +1,10 @@
 // Session mechanics, tested with a private registry of tiny kernels so that these tests do not
 // depend on any real kernel family.
+#include "runtime/session.h"
+
 #include <gtest/gtest.h>
 
 #include "kernel_test_util.h"
-#include "runtime/session.h"
 
 namespace edgefit {
 namespace {
@@ -63,6 +64,33 @@ TEST(SessionTest, RunsChainAndReusesArena) {
   // 24-byte buffers (64-byte aligned) are live at once.
   EXPECT_GT((*s)->arena_bytes(), 0u);
   EXPECT_LE((*s)->arena_bytes(), 2u * 64u);
+  EXPECT_EQ((*s)->plans_built(), 1);
+}
+
+// The graph output is a view of an intermediate (x -> AddOne -> a -> AddOne -> b -> View -> y):
+// b's buffer escapes to the caller, so the plan leaves it on the heap, and that must not make
+// every run plan again. A session run once plans nothing; PlanMemory plans on demand.
+TEST(SessionTest, OutputAliasingAnIntermediateIsPlannedOnce) {
+  KernelRegistry reg = TestRegistry();
+  Model m = ChainModel({"AddOne", "AddOne", "View"});
+  SessionOptions opt;
+  opt.registry = &reg;
+  auto s = Session::Create(m, opt);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  Tensor x = testing::F32({2, 3}, {0, 1, 2, 3, 4, 5});
+  auto first = (*s)->Run({{"x", x}});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ((*s)->plans_built(), 0);
+  EXPECT_EQ((*s)->arena_bytes(), 0u);
+  (*s)->PlanMemory();
+  EXPECT_EQ((*s)->plans_built(), 1);
+  EXPECT_GT((*s)->arena_bytes(), 0u);  // a lives in the arena
+  for (int run = 0; run < 4; ++run) {
+    auto out = (*s)->Run({{"x", x}});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    testing::ExpectNear((*out)[0], {6}, {2, 3, 4, 5, 6, 7});
+  }
+  EXPECT_EQ((*s)->plans_built(), 1);
 }
 
 TEST(SessionTest, ObserverSeesEveryIntermediate) {
@@ -131,8 +159,7 @@ TEST(SessionTest, MaxMemoryRefusedUpFront) {
   KernelRegistry reg = TestRegistry();
   Model m = ChainModel({"AddOne", "AddOne"}, {1000, 1000});
   for (auto& n : m.graph->nodes())
-    const_cast<Value*>(n->output(0))->type() =
-        TypeInfo::Tensor(DataType::kFloat, {1000, 1000});
+    const_cast<Value*>(n->output(0))->type() = TypeInfo::Tensor(DataType::kFloat, {1000, 1000});
   SessionOptions opt;
   opt.registry = &reg;
   opt.max_memory_bytes = 1 << 20;

@@ -429,6 +429,7 @@ std::optional<RunError> RunModel(const Options& o, RunResult* r) {
     return FromStatus(o.model, st);
   }
   r->run_ms = Ms(t4 - t3);
+  (*session)->PlanMemory();
   r->arena_bytes = (*session)->arena_bytes();
   for (size_t i = 0; i < outputs->size(); ++i) {
     OutputInfo info;
