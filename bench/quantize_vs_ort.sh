@@ -7,14 +7,14 @@
 # check --target and the save. The calibration samples are read from one .npy file of N rows
 # (uniform [-1, 1), written before timing), as users calibrate with data files; ONNX Runtime
 # gets one prepared input of the same distribution.
-#   bench/quantize_vs_ort.sh [THREADS=1] [SAMPLES="50 200"]
+#   bench/quantize_vs_ort.sh [THREADS=1] [SAMPLES="50 200"]   (NO_BUILD=1: use build-bench as it is)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 threads="${1:-1}"
 samples="${2:-50 200}"
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEFIT_BUILD_BENCH=ON \
+[ "${NO_BUILD:-0}" = 1 ] || cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEFIT_BUILD_BENCH=ON \
   -DEDGEFIT_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target edgefit make_zoo_models >/dev/null
+[ "${NO_BUILD:-0}" = 1 ] || cmake --build build-bench -j "$(nproc)" --target edgefit make_zoo_models >/dev/null
 tools/ort/setup.sh >/dev/null
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
