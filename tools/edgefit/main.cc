@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "runtime/blas.h"
 
 #ifndef EDGEFIT_VERSION
 #define EDGEFIT_VERSION "dev"
@@ -10,6 +11,8 @@
 
 int main(int argc, char** argv) {
   using namespace edgefit::cli;
+  // First: OpenBLAS's idle worker threads spin until blas::Init stops them (blas.cc).
+  edgefit::blas::Init();
   CLI::App app{"edgefit: make ONNX models deployable on edge NPUs (STM32N6, Kneron KL730, ...)",
                "edgefit"};
   app.set_version_flag("--version", EDGEFIT_VERSION);
