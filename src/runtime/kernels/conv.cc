@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "runtime/blas.h"
 #include "runtime/kernels/conv_impl.h"
@@ -401,14 +402,16 @@ struct DepthwiseGeometry {
   int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
 };
 
-// Depthwise output columns [ow, ow + B) of one row (stored up to OW) from a zero-padded input
-// plane: pad[r][c] = x[r - PH][c - PW] (0 outside), wide and tall enough that every block reads
-// inside it. The B accumulators stay in vector registers. S: stride along W (0 = any), K: kernel
-// size (0 = any). base: the row's first tap row in pad.
+// Depthwise output columns [ow, ow + B) of one row from a zero-padded input plane:
+// pad[r][c] = x[r - PH][c - PW] (0 outside), wide and tall enough that every block reads inside
+// it. The B accumulators stay in vector registers and are clamped to [lo, hi] there (a fused
+// Relu/Clip; +-inf when none). S: stride along W (0 = any), K: kernel size (0 = any). base: the
+// row's first tap row in pad. `room`: floats that may be written at yr + ow (the block stores
+// all B when room >= B: the columns past OW land in the next row, which is written after).
 template <int B, int S, int K>
 EDGEFIT_ALWAYS_INLINE void DepthwiseBlock(const float* base, int64_t wp, const float* w,
-                                          const DepthwiseGeometry& g, float bias, int64_t ow,
-                                          float* yr) {
+                                          const DepthwiseGeometry& g, float bias, float lo,
+                                          float hi, int64_t ow, int64_t room, float* yr) {
   using V = typename FloatVector<B>::type;
   const int64_t KH = K ? K : g.KH, KW = K ? K : g.KW, SW = S ? S : g.SW;
   V acc;
@@ -424,12 +427,12 @@ EDGEFIT_ALWAYS_INLINE void DepthwiseBlock(const float* base, int64_t wp, const f
       } else if constexpr (S == 2) {
         // The even elements of 2B consecutive floats.
         using I = typename IntVector<B>::type;
-        V lo, hi;
-        std::memcpy(&lo, p, sizeof lo);
-        std::memcpy(&hi, p + B, sizeof hi);
+        V lo_half, hi_half;
+        std::memcpy(&lo_half, p, sizeof lo_half);
+        std::memcpy(&hi_half, p + B, sizeof hi_half);
         I even;
         for (int j = 0; j < B; ++j) even[j] = 2 * j;
-        v = __builtin_shuffle(lo, hi, even);
+        v = __builtin_shuffle(lo_half, hi_half, even);
 #endif
       } else {
         for (int j = 0; j < B; ++j) v[j] = p[j * SW];
@@ -437,23 +440,29 @@ EDGEFIT_ALWAYS_INLINE void DepthwiseBlock(const float* base, int64_t wp, const f
       acc += w[kh * KW + kw] * v;
     }
   }
-  if (ow + B <= g.OW) {
+  acc = acc < lo ? lo : (acc > hi ? hi : acc);  // as ClampFloats: NaN stays NaN
+  if (room >= B) {
     std::memcpy(yr + ow, &acc, sizeof acc);
   } else {
-    for (int64_t j = 0; j < g.OW - ow; ++j) yr[ow + j] = acc[j];
+    for (int64_t j = 0; j < room; ++j) yr[ow + j] = acc[j];
   }
 }
 
-// All rows: blocks of 16 columns, then of 8 (the last one partial).
+// All rows: blocks of 16 columns, then of 8 (the last one partial). Every row but the last
+// stores whole blocks (their extra columns are overwritten by the next row).
 template <int S, int K>
 EDGEFIT_ALWAYS_INLINE void DepthwiseRows(const float* pad, int64_t wp, const float* w,
-                                         const DepthwiseGeometry& g, float bias, float* y) {
+                                         const DepthwiseGeometry& g, float bias, float lo, float hi,
+                                         float* y) {
   for (int64_t oh = 0; oh < g.OH; ++oh) {
     const float* base = pad + oh * g.SH * wp;
     float* yr = y + oh * g.OW;
+    const int64_t end = (g.OH - oh) * g.OW;  // floats of this plane from yr on
     int64_t ow = 0;
-    for (; ow + 16 <= g.OW; ow += 16) DepthwiseBlock<16, S, K>(base, wp, w, g, bias, ow, yr);
-    for (; ow < g.OW; ow += 8) DepthwiseBlock<8, S, K>(base, wp, w, g, bias, ow, yr);
+    for (; ow + 16 <= g.OW; ow += 16)
+      DepthwiseBlock<16, S, K>(base, wp, w, g, bias, lo, hi, ow, end - ow, yr);
+    for (; ow < g.OW; ow += 8)
+      DepthwiseBlock<8, S, K>(base, wp, w, g, bias, lo, hi, ow, std::min(end, g.OW) - ow, yr);
   }
 }
 
@@ -467,12 +476,13 @@ int64_t DepthwisePadWidth(const DepthwiseGeometry& g) {
   return (cols - 1) * g.SW + (g.KW - 1) * g.DW + 2;
 }
 
-// One output plane: y = bias + sum over taps of w[tap] * x shifted. `pad` is a zeroed buffer of
-// DepthwisePadRows x DepthwisePadWidth floats reused across planes: the input plane x is copied
-// into its interior (the border stays zero); x = nullptr when pad already holds it.
+// One output plane: y = clamp(bias + sum over taps of w[tap] * x shifted, lo, hi). `pad` is a
+// zeroed buffer of DepthwisePadRows x DepthwisePadWidth floats reused across planes: the input
+// plane x is copied into its interior (the border stays zero); x = nullptr when pad already
+// holds it.
 EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE void DepthwisePlane(const float* __restrict x,
                                                             const float* __restrict w, float bias,
-                                                            float* __restrict y,
+                                                            float lo, float hi, float* __restrict y,
                                                             const DepthwiseGeometry& g,
                                                             float* __restrict pad) {
   const int64_t wp = DepthwisePadWidth(g);
@@ -489,20 +499,20 @@ EDGEFIT_INLINE_COPIES EDGEFIT_VECTORIZE void DepthwisePlane(const float* __restr
   const int64_t k = g.KH == g.KW && (g.KH == 3 || g.KH == 5) ? g.KH : 0;
   if (g.SW == 1) {
     if (k == 3)
-      DepthwiseRows<1, 3>(pad, wp, w, g, bias, y);
+      DepthwiseRows<1, 3>(pad, wp, w, g, bias, lo, hi, y);
     else if (k == 5)
-      DepthwiseRows<1, 5>(pad, wp, w, g, bias, y);
+      DepthwiseRows<1, 5>(pad, wp, w, g, bias, lo, hi, y);
     else
-      DepthwiseRows<1, 0>(pad, wp, w, g, bias, y);
+      DepthwiseRows<1, 0>(pad, wp, w, g, bias, lo, hi, y);
   } else if (g.SW == 2) {
     if (k == 3)
-      DepthwiseRows<2, 3>(pad, wp, w, g, bias, y);
+      DepthwiseRows<2, 3>(pad, wp, w, g, bias, lo, hi, y);
     else if (k == 5)
-      DepthwiseRows<2, 5>(pad, wp, w, g, bias, y);
+      DepthwiseRows<2, 5>(pad, wp, w, g, bias, lo, hi, y);
     else
-      DepthwiseRows<2, 0>(pad, wp, w, g, bias, y);
+      DepthwiseRows<2, 0>(pad, wp, w, g, bias, lo, hi, y);
   } else {
-    DepthwiseRows<0, 0>(pad, wp, w, g, bias, y);
+    DepthwiseRows<0, 0>(pad, wp, w, g, bias, lo, hi, y);
   }
 }
 
@@ -526,15 +536,16 @@ void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y
   g.PW = geo.pad_begin[l];
   const int64_t M = channels * mg, in_plane = g.H * g.W, out_plane = g.OH * g.OW;
   const int64_t pad_size = DepthwisePadRows(g) * DepthwisePadWidth(g);
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const float lo = act.active ? act.lo : -kInf, hi = act.active ? act.hi : kInf;
   ParallelForCost(ctx, batch * M, out_plane * g.KH * g.KW, [&](int64_t begin, int64_t end) {
     std::vector<float> pad(pad_size);
     const float* padded = nullptr;  // the input plane `pad` holds
     for (int64_t p = begin; p < end; ++p) {
       const int64_t n = p / M, m = p % M;
       const float* src = x + (n * channels + m / mg) * in_plane;
-      DepthwisePlane(src != padded ? src : nullptr, w + m * g.KH * g.KW, bias ? bias[m] : 0.f,
-                     y + p * out_plane, g, pad.data());
-      act.Apply(y + p * out_plane, out_plane);
+      DepthwisePlane(src != padded ? src : nullptr, w + m * g.KH * g.KW, bias ? bias[m] : 0.f, lo,
+                     hi, y + p * out_plane, g, pad.data());
       padded = src;
     }
   });

@@ -118,14 +118,18 @@ void CheckFusion(Model& m, const Shape& in_shape, int threads, int* relu_inputs_
 
 TEST(ConvFusion, ReluAndClipOnEveryConvPath) {
   for (int threads : {1, 2}) {
-    for (int64_t size : {6, 40}) {  // tiny (direct loop) and im2col/Sgemm sizes
+    // tiny (direct loop) and im2col/Sgemm sizes; 14 and 30: depthwise planes whose rows are not
+    // a multiple of the 8- and 16-wide blocks (7x7, 14x14 and 15x15 outputs)
+    for (int64_t size : {6, 14, 30, 40}) {
       Builder b;
       Value* x = b.Input({2, 8, size, size});
       Value* c1 = b.Op("Relu", {b.Conv(x, 8, 16, 3, 1, 1)});                  // im2col
       Value* c2 = b.Op("Clip", {b.Conv(c1, 16, 16, 3, 2, 16), b.Scalar(0.f),  // depthwise
                                 b.Scalar(0.2f)});
-      Value* c3 = b.Op("Clip", {b.Conv(c2, 16, 24, 1, 1, 1, false), b.Scalar(-0.05f)});  // 1x1
-      Value* c4 = b.Op("Relu", {b.Conv(c3, 24, 8, 3, 1, 2)});                            // grouped
+      Value* c2s1 = b.Op("Clip", {b.Conv(c2, 16, 16, 3, 1, 16), b.Scalar(-0.1f),  // depthwise
+                                  b.Scalar(0.1f)});                               // stride 1
+      Value* c3 = b.Op("Clip", {b.Conv(c2s1, 16, 24, 1, 1, 1, false), b.Scalar(-0.05f)});  // 1x1
+      Value* c4 = b.Op("Relu", {b.Conv(c3, 24, 8, 3, 1, 2)});  // grouped
       Value* c5 = b.Op("Clip", {b.Conv(c4, 8, 8, 3, 1, 1), b.Scalar(0.3f), b.Scalar(-0.3f)});
       Model& m = b.Done({c5});
       int negative = 0;
