@@ -599,6 +599,15 @@ void DirectConv(const float* x, const float* w, const float* bias, float* y, int
   });
 }
 
+// p[i] = clamp(p[i] + bias, lo, hi) (lo/hi = -+inf: no clamp), as ClampFloats: NaN stays NaN.
+EDGEFIT_VECTORIZE void AddBiasAndClamp(float* __restrict p, int64_t n, float bias, float lo,
+                                       float hi) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = p[i] + bias;
+    p[i] = v < lo ? lo : (v > hi ? hi : v);
+  }
+}
+
 // Columns per im2col tile: keep a column buffer around 1 MB (cache-resident for the Sgemm that
 // follows), with at least 64 columns. `out_rows`: rows of the output tile the Sgemm writes; with
 // it, the output tile stays around 256 KB, so that the bias written first, the Sgemm and a fused
@@ -664,6 +673,8 @@ class ConvKernel : public Kernel {
 
     // A fused Relu/Clip: applied to each part of y right after it is computed.
     const FusedActivation& act = ctx.activation();
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    const float lo = act.active ? act.lo : -kInf, hi = act.active ? act.hi : kInf;
     if (cg == 0 || taps == 0) {  // nothing to sum: the bias alone
       for (int64_t p = 0; p < N * M; ++p)
         std::fill(y + p * S, y + (p + 1) * S, bias ? bias[p % M] : 0.f);
@@ -691,9 +702,6 @@ class ConvKernel : public Kernel {
       const int64_t n = item / group_, gi = item % group_;
       const float* xg = x + (n * C + gi * cg) * in_size;
       float* yg = y + (n * M + gi * mg) * S;
-      if (bias)
-        for (int64_t m = m0; m < m1; ++m)
-          std::fill(yg + m * S + s0, yg + m * S + s0 + cnt, bias[gi * mg + m]);
       const float* b = xg + s0;
       int64_t ldb = S;
       if (!pointwise) {
@@ -703,8 +711,11 @@ class ConvKernel : public Kernel {
       }
       blas::Sgemm(false, false, static_cast<int>(m1 - m0), static_cast<int>(cnt),
                   static_cast<int>(rows), 1.f, w + (gi * mg + m0) * rows, static_cast<int>(rows), b,
-                  static_cast<int>(ldb), bias ? 1.f : 0.f, yg + m0 * S + s0, static_cast<int>(S));
-      act.Apply(yg + m0 * S + s0, m1 - m0, cnt, S);
+                  static_cast<int>(ldb), 0.f, yg + m0 * S + s0, static_cast<int>(S));
+      // One pass over the (cache-resident) tile: + bias, then the fused Relu/Clip.
+      if (bias || act.active)
+        for (int64_t m = m0; m < m1; ++m)
+          AddBiasAndClamp(yg + m * S + s0, cnt, bias ? bias[gi * mg + m] : 0.f, lo, hi);
     };
     auto scratch = [&](int64_t floats) -> float* {
       if (pointwise) return nullptr;
