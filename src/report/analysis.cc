@@ -128,7 +128,18 @@ MemoryBudgetCheck CheckMemoryBudget(const TargetProfile& profile, int64_t weight
   b.weights_fit = b.weight_capacity > 0 && b.weight_margin >= 0;
   if (b.weight_capacity == 0) b.notes.push_back("the profile has no region for weights");
   bool spill_ok = !b.activations_on_chip && activation_bytes <= b.spill_capacity;
-  if (b.activations_on_chip && b.weights_fit) {
+  // A profile without any region for activations or for weights (e.g. kl730: the NPU's SRAM
+  // sizes are not published) cannot say "does not fit" for that side: unknown, unless the
+  // side it does know already fails.
+  const bool activations_known = b.activation_capacity > 0 || b.spill_capacity > 0;
+  const bool weights_known = b.weight_capacity > 0;
+  const bool known_failure = (activations_known && !b.activations_on_chip && !spill_ok) ||
+                             (weights_known && !b.weights_fit);
+  if (!known_failure && (!activations_known || !weights_known)) {
+    b.verdict = BudgetVerdict::kUnknown;
+    if (!activations_known)
+      b.notes.push_back("the profile has no region for activations: budget unknown");
+  } else if (b.activations_on_chip && b.weights_fit) {
     b.verdict = BudgetVerdict::kFits;
   } else if (spill_ok && b.weights_fit) {
     b.verdict = BudgetVerdict::kFitsExternal;

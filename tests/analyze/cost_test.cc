@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "model_zoo.h"
@@ -181,6 +182,35 @@ TEST(CostTest, BudgetAgainstStm32n6) {
   EXPECT_EQ(one_buffer.largest_contiguous, 4 * 458752);
   EXPECT_FALSE(one_buffer.activations_on_chip);
   EXPECT_EQ(one_buffer.verdict, BudgetVerdict::kFitsExternal);
+}
+
+TEST(CostTest, BudgetUnknownWhenTheProfileLacksRegions) {
+  // kl730 publishes only DDR reserved by the firmware: no region for activations or weights,
+  // so no verdict (it used to say DOES NOT FIT against 0 bytes).
+  auto kl730 = LoadTargetProfile("kl730");
+  ASSERT_TRUE(kl730.ok());
+  MemoryBudgetCheck b = CheckMemoryBudget(*kl730, 600 << 10, 300 << 10, 200 << 10);
+  EXPECT_EQ(b.verdict, BudgetVerdict::kUnknown);
+  EXPECT_NE(std::find(b.notes.begin(), b.notes.end(),
+                      "the profile has no region for activations: budget unknown"),
+            b.notes.end());
+  // A known side that fails still decides: weights in a profile with flash but no RAM.
+  auto stm = LoadTargetProfile("stm32n6");
+  ASSERT_TRUE(stm.ok());
+  TargetProfile flash_only = *stm;
+  std::vector<MemoryRegion> kept;
+  int64_t flash = 0;
+  for (const MemoryRegion& r : flash_only.memory.regions) {
+    if (r.use == MemoryUse::kWeights) {
+      kept.push_back(r);
+      flash += r.bytes;
+    }
+  }
+  ASSERT_FALSE(kept.empty());
+  flash_only.memory.regions = kept;
+  EXPECT_EQ(CheckMemoryBudget(flash_only, flash + 1, 1000, 1000).verdict,
+            BudgetVerdict::kDoesNotFit);
+  EXPECT_EQ(CheckMemoryBudget(flash_only, flash - 1, 1000, 1000).verdict, BudgetVerdict::kUnknown);
 }
 
 }  // namespace
