@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "draw/keypoints.h"
 #include "onnx/model_io.h"
 #include "runtime/session.h"
 
@@ -96,19 +97,103 @@ const char* CompareTaskName(CompareTask task) {
   switch (task) {
     case CompareTask::kRegression: return "regression";
     case CompareTask::kClassification: return "classification";
+    case CompareTask::kKeypoints: return "keypoints";
     default: return "none";
   }
 }
 
-CompareTask TaskForLabels(const Tensor& labels) {
+CompareTask TaskForLabels(const Tensor& labels, const Model* reference) {
   switch (labels.dtype()) {
     case DataType::kFloat:
     case DataType::kDouble:
     case DataType::kFloat16:
-    case DataType::kBfloat16: return CompareTask::kRegression;
+    case DataType::kBfloat16: break;
     default: return CompareTask::kClassification;
   }
+  if (reference && labels.rank() == 3 && (labels.dim(2) == 2 || labels.dim(2) == 3) &&
+      !reference->graph->outputs().empty()) {
+    const TypeInfo& t = reference->graph->outputs()[0]->type();
+    if (t.is_tensor() && t.rank() == 4) {
+      const Dim& k = t.dims[1];
+      if (!k.is_fixed() || k.value == labels.dim(1)) return CompareTask::kKeypoints;
+    }
+  }
+  return CompareTask::kRegression;
 }
+
+namespace {
+
+// Keypoint statistics of the keypoints task (TaskMetrics), accumulated sample by sample.
+struct KeypointAccumulator {
+  double shift_sum = 0, shift_max = 0, ref_err = 0, test_err = 0;
+  int64_t decoded = 0, labelled = 0, ref_hits = 0, test_hits = 0;
+  double pck_px = 0;
+
+  static double Distance(const draw::Keypoint& a, double x, double y) {
+    return std::hypot(a.x - x, a.y - y);
+  }
+
+  // ref/test: output 0 of each model ([1, K, h, w] heatmaps); image_w/h: the model input's
+  // size; label: K rows of `stride` values (x, y[, visible]) or null.
+  Status Add(const Tensor& ref, const Tensor& test, int image_w, int image_h, const double* label,
+             int64_t stride) {
+    ASSIGN_OR_RETURN(std::vector<draw::Keypoint> r, draw::DecodeHeatmaps(ref));
+    ASSIGN_OR_RETURN(std::vector<draw::Keypoint> t, draw::DecodeHeatmaps(test));
+    const int64_t h = ref.dim(ref.rank() - 2), w = ref.dim(ref.rank() - 1);
+    pck_px = kPckAlpha * std::max(image_w, image_h);
+    for (size_t k = 0; k < r.size(); ++k) {
+      const draw::Keypoint a = draw::MapToImage(r[k], w, h, image_w, image_h);
+      const draw::Keypoint b = draw::MapToImage(t[k], w, h, image_w, image_h);
+      const double shift = Distance(a, b.x, b.y);
+      shift_sum += shift;
+      shift_max = std::max(shift_max, shift);
+      ++decoded;
+      if (!label) continue;
+      const double* l = label + k * stride;
+      if (stride == 3 && !(l[2] > 0)) continue;  // not visible
+      const double ea = Distance(a, l[0], l[1]), eb = Distance(b, l[0], l[1]);
+      ref_err += ea;
+      test_err += eb;
+      ref_hits += ea <= pck_px;
+      test_hits += eb <= pck_px;
+      ++labelled;
+    }
+    return Status::Ok();
+  }
+
+  void Finish(TaskMetrics* tm) const {
+    tm->keypoints = decoded;
+    tm->labelled_keypoints = labelled;
+    tm->pck_threshold_px = pck_px;
+    if (decoded > 0) {
+      tm->shift_mean_px = shift_sum / decoded;
+      tm->shift_max_px = shift_max;
+    }
+    if (labelled > 0) {
+      tm->ref_error_px = ref_err / labelled;
+      tm->test_error_px = test_err / labelled;
+      tm->ref_pck = static_cast<double>(ref_hits) / labelled;
+      tm->test_pck = static_cast<double>(test_hits) / labelled;
+    }
+  }
+};
+
+// Width and height of the model's input image: the first input, [1, C, H, W] (C <= 4) or
+// [1, H, W, C].
+StatusOr<std::pair<int, int>> InputImageSize(const std::vector<NamedTensor>& sample) {
+  if (!sample.empty() && sample[0].tensor.rank() == 4) {
+    const Tensor& x = sample[0].tensor;
+    if (x.dim(1) <= 4)
+      return std::make_pair(static_cast<int>(x.dim(3)), static_cast<int>(x.dim(2)));
+    if (x.dim(3) <= 4)
+      return std::make_pair(static_cast<int>(x.dim(2)), static_cast<int>(x.dim(1)));
+  }
+  return InvalidArgument(
+      "the keypoints task needs an image input [1, C, H, W] or [1, H, W, C] (C <= 4) to place "
+      "keypoints in its pixels");
+}
+
+}  // namespace
 
 // ------------------------------------------------------------------------------ model checks
 
@@ -469,8 +554,8 @@ StatusOr<CompareReport> CompareModels(const Model& reference, const Model& test,
   // Labels.
   CompareTask task = options.task;
   const Tensor* labels = options.labels ? &*options.labels : nullptr;
-  if (labels && task == CompareTask::kNone) task = TaskForLabels(*labels);
-  if (task != CompareTask::kNone && !labels)
+  if (labels && task == CompareTask::kNone) task = TaskForLabels(*labels, &reference);
+  if (task != CompareTask::kNone && task != CompareTask::kKeypoints && !labels)
     return InvalidArgument("task " + std::string(CompareTaskName(task)) + " needs labels");
   if (task == CompareTask::kNone) labels = nullptr;
   const int64_t total = data.total_size();
@@ -488,7 +573,14 @@ StatusOr<CompareReport> CompareModels(const Model& reference, const Model& test,
     if (task == CompareTask::kClassification && label_row != 1)
       return InvalidArgument(DataError("classification labels need one class id per sample, got " +
                                        std::to_string(label_row)));
+    if (task == CompareTask::kKeypoints &&
+        (labels->rank() != 3 || (labels->dim(2) != 2 && labels->dim(2) != 3)))
+      return InvalidArgument(
+          DataError("keypoint labels must be [N, K, 2] or [N, K, 3] (x, y[, "
+                    "visible]), got " +
+                    ShapeToString(labels->shape())));
   }
+  KeypointAccumulator keypoints;
 
   // Matched tensors: reference node outputs whose name the test model produces with a node.
   std::vector<LayerSlot> slots;
@@ -632,7 +724,24 @@ StatusOr<CompareReport> CompareModels(const Model& reference, const Model& test,
         v->outputs[o].Add((*ref_out)[o].data<float>(), (*vo)[o].data<float>(),
                           (*ref_out)[o].numel());
     }
-    if (labels) {
+    if (task == CompareTask::kKeypoints) {
+      const int64_t row = n == total ? i : (i * total) / n;
+      const Tensor& r = (*ref_out)[0];
+      if (r.rank() != 4 || r.dim(0) != 1)
+        return InvalidArgument("the keypoints task needs heatmaps [1, K, h, w] as output '" +
+                               reference.graph->outputs()[0]->name() + "', got " +
+                               ShapeToString(r.shape()));
+      if (labels && labels->dim(1) != r.dim(1))
+        return InvalidArgument(DataError("keypoint labels have " + std::to_string(labels->dim(1)) +
+                                         " keypoints but output '" +
+                                         reference.graph->outputs()[0]->name() + "' has " +
+                                         std::to_string(r.dim(1)) + " heatmaps"));
+      ASSIGN_OR_RETURN(auto size, InputImageSize(*sample));
+      const int64_t stride = labels ? labels->dim(2) : 0;
+      RETURN_IF_ERROR(keypoints.Add(r, (*test_out)[0], size.first, size.second,
+                                    labels ? label_values.data() + row * label_row : nullptr,
+                                    stride));
+    } else if (labels) {
       const int64_t row = n == total ? i : (i * total) / n;
       const Tensor& r = (*ref_out)[0];
       const Tensor& t = (*test_out)[0];
@@ -667,7 +776,12 @@ StatusOr<CompareReport> CompareModels(const Model& reference, const Model& test,
 
   for (size_t o = 0; o < num_outputs; ++o)
     report.outputs.push_back(out_acc[o].Finish(reference.graph->outputs()[o]->name()));
-  if (labels) {
+  if (task == CompareTask::kKeypoints) {
+    tm.samples = n;
+    tm.labelled = labels != nullptr;
+    keypoints.Finish(&tm);
+    report.task = tm;
+  } else if (labels) {
     tm.samples = n;
     if (task == CompareTask::kRegression && label_count > 0) {
       tm.ref_mae = ref_abs / label_count;
@@ -754,11 +868,27 @@ StatusOr<CompareReport> CompareModels(const Model& reference, const Model& test,
   if (options.max_metric_increase) {
     if (!report.task) return InvalidArgument("--max-metric-increase needs labels (and a task)");
   }
-  const bool task_check =
-      report.task.has_value() && (options.max_metric_increase || !options.min_sqnr_db);
+  // A task decides the verdict when it has labels (keypoints without labels only report the
+  // shift; the output SQNR decides).
+  const bool labelled_task =
+      report.task.has_value() &&
+      (report.task->task != CompareTask::kKeypoints || report.task->labelled);
+  if (options.max_metric_increase && !labelled_task)
+    return InvalidArgument("--max-metric-increase needs labels (and a task)");
+  const bool task_check = labelled_task && (options.max_metric_increase || !options.min_sqnr_db);
   if (task_check) {
     const TaskMetrics& t = *report.task;
-    if (t.task == CompareTask::kRegression) {
+    if (t.task == CompareTask::kKeypoints) {
+      const double inc = t.test_error_px - t.ref_error_px;
+      const double thr =
+          options.max_metric_increase.value_or(kDefaultRegressionRelativeIncrease * t.ref_error_px);
+      const bool pass = inc <= thr;
+      checks.push_back(
+          {pass, "keypoint error increase " + Fmt("%.4g", inc) + " px" + cmp(pass) + "threshold " +
+                     Fmt("%.4g", thr) + " px" +
+                     (options.max_metric_increase ? " (--max-metric-increase)"
+                                                  : " (default: 10% of the reference error)")});
+    } else if (t.task == CompareTask::kRegression) {
       const double inc = t.test_mae - t.ref_mae;
       const double thr =
           options.max_metric_increase.value_or(kDefaultRegressionRelativeIncrease * t.ref_mae);
@@ -777,7 +907,7 @@ StatusOr<CompareReport> CompareModels(const Model& reference, const Model& test,
                      (options.max_metric_increase ? " (--max-metric-increase)" : " (default)")});
     }
   }
-  if (options.min_sqnr_db || !report.task) {
+  if (options.min_sqnr_db || !labelled_task) {
     const double thr = options.min_sqnr_db.value_or(kDefaultOutputSqnrDb);
     const DiffStats* worst = nullptr;
     for (const DiffStats& d : report.outputs)
@@ -824,7 +954,22 @@ std::string FormatCompareText(const CompareReport& r, int top) {
         << "\n  diff mean " << G(d.mean) << "  std " << G(d.std) << "  cosine "
         << Fmt("%.6f", d.cosine) << "  SQNR " << Db(d.sqnr_db) << " dB\n";
   }
-  if (r.task) {
+  if (r.task && r.task->task == CompareTask::kKeypoints) {
+    const TaskMetrics& t = *r.task;
+    out << "task: keypoints on " << t.samples << " samples (" << t.keypoints
+        << " keypoints per model, in input-image pixels)\n";
+    out << "  shift reference -> test: mean " << Fmt("%.3f", t.shift_mean_px) << " px, max "
+        << Fmt("%.3f", t.shift_max_px) << " px\n";
+    if (t.labelled) {
+      out << "  against " << t.labelled_keypoints << " visible labelled keypoints:\n";
+      out << "                 reference       test     change\n";
+      out << "  error px  " << Fmt("%15.3f", t.ref_error_px) << Fmt("%11.3f", t.test_error_px)
+          << Fmt("%+11.3f", t.test_error_px - t.ref_error_px) << "\n";
+      out << "  PCK@" << Fmt("%.2f", kPckAlpha) << Fmt("%14.2f%%", 100 * t.ref_pck)
+          << Fmt("%10.2f%%", 100 * t.test_pck) << Fmt("%+10.2f", 100 * (t.test_pck - t.ref_pck))
+          << " points (within " << Fmt("%.2f", t.pck_threshold_px) << " px)\n";
+    }
+  } else if (r.task) {
     const TaskMetrics& t = *r.task;
     out << "task: " << CompareTaskName(t.task) << " on " << t.samples << " labelled samples\n";
     if (t.task == CompareTask::kRegression) {
@@ -921,7 +1066,18 @@ std::string FormatCompareJson(const CompareReport& r, int indent) {
   if (r.task) {
     const TaskMetrics& t = *r.task;
     nlohmann::json tj{{"task", CompareTaskName(t.task)}, {"samples", t.samples}};
-    if (t.task == CompareTask::kRegression) {
+    if (t.task == CompareTask::kKeypoints) {
+      tj["keypoints"] = t.keypoints;
+      tj["shift_px"] = {{"mean", t.shift_mean_px}, {"max", t.shift_max_px}};
+      tj["labelled"] = t.labelled;
+      if (t.labelled) {
+        tj["labelled_keypoints"] = t.labelled_keypoints;
+        tj["pck_threshold_px"] = t.pck_threshold_px;
+        tj["reference"] = {{"error_px", t.ref_error_px}, {"pck", t.ref_pck}};
+        tj["test"] = {{"error_px", t.test_error_px}, {"pck", t.test_pck}};
+        tj["error_increase_px"] = t.test_error_px - t.ref_error_px;
+      }
+    } else if (t.task == CompareTask::kRegression) {
       tj["reference"] = {{"mae", t.ref_mae}, {"rmse", t.ref_rmse}};
       tj["test"] = {{"mae", t.test_mae}, {"rmse", t.test_rmse}};
       tj["mae_increase"] = t.test_mae - t.ref_mae;

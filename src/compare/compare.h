@@ -16,7 +16,7 @@
 
 namespace edgefit {
 
-enum class CompareTask { kNone, kRegression, kClassification };
+enum class CompareTask { kNone, kRegression, kClassification, kKeypoints };
 
 // Difference statistics of one tensor (test - reference) over all samples and elements.
 // Infinite SQNR (identical tensors) is +inf here and null in JSON.
@@ -58,8 +58,21 @@ struct TaskMetrics {
   // accuracy (fractions) and the rate at which both models predict the same top-1 class.
   double ref_mae = 0, test_mae = 0, ref_rmse = 0, test_rmse = 0;
   double ref_top1 = 0, test_top1 = 0, ref_top5 = 0, test_top5 = 0, agreement = 0;
+  // Keypoints (output 0 is heatmaps [1, K, h, w], decoded as `edgefit draw` does; positions in
+  // the pixels of the model's input image): mean distance between the reference's and the
+  // test model's keypoints (no labels needed) and its maximum; with labels [N, K, 2 or 3]
+  // (x, y[, visible]), each model's mean error over the visible labelled keypoints and PCK,
+  // the fraction of them within pck_threshold_px (kPckAlpha x the larger image side).
+  double shift_mean_px = 0, shift_max_px = 0;
+  double ref_error_px = 0, test_error_px = 0, ref_pck = 0, test_pck = 0, pck_threshold_px = 0;
+  int64_t keypoints = 0;           // keypoints decoded per model (samples x K)
+  int64_t labelled_keypoints = 0;  // visible labelled ones
+  bool labelled = false;
   int64_t samples = 0;
 };
+
+// PCK threshold as a fraction of the larger side of the model's input image.
+inline constexpr double kPckAlpha = 0.05;
 
 // One matched intermediate tensor (same name in both models; in an edgefit QDQ model the
 // dequantized tensor keeps the float tensor's name).
@@ -99,8 +112,10 @@ struct WeightStats {
 
 struct CompareOptions {
   CompareTask task = CompareTask::kNone;
-  std::optional<Tensor> labels;  // [N] int64 class ids or [N, ...] float targets
-  bool layers = false;           // layer-wise analysis
+  // [N] int64 class ids, [N, ...] float targets, or [N, K, 2|3] float keypoints (x, y[,
+  // visible]) in the model input's pixels. Keypoints work without labels too (shift only).
+  std::optional<Tensor> labels;
+  bool layers = false;  // layer-wise analysis
   // Verdict threshold on output SQNR, and the layer-wise threshold for first_below
   // (kDefaultLayerSqnrDb when unset).
   std::optional<double> min_sqnr_db;
@@ -143,9 +158,10 @@ struct CompareReport {
 // same outputs (names, declared shapes). kInvalidModel naming the mismatch otherwise.
 Status CheckComparable(const Model& reference, const Model& test);
 
-// The task inferred from a label tensor's dtype: integer -> classification, float ->
-// regression.
-CompareTask TaskForLabels(const Tensor& labels);
+// The task inferred from a label tensor: integer -> classification; float [N, K, 2 or 3] when
+// the reference model's first output is declared 4-D with K channels (or an unknown count) ->
+// keypoints (heatmaps); other float -> regression.
+CompareTask TaskForLabels(const Tensor& labels, const Model* reference = nullptr);
 const char* CompareTaskName(CompareTask task);
 
 // Errors about data start with this prefix (the CLI maps them to exit code 8).

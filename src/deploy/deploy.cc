@@ -393,10 +393,7 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
           AccuracyBudget budget;
           budget.eval = &*eval;
           budget.labels = labels;
-          budget.task = labels
-                            ? (labels->dtype() == DataType::kFloat ? CompareTask::kRegression
-                                                                   : CompareTask::kClassification)
-                            : CompareTask::kNone;
+          budget.task = labels ? TaskForLabels(*labels, &fixed) : CompareTask::kNone;
           budget.max_drop = options.max_drop;
           budget.min_sqnr_db = options.min_sqnr_db;
           ASSIGN_OR_RETURN(BudgetReport br, QuantizeWithinBudget(int8, &*profile, *calib,
@@ -433,9 +430,7 @@ StatusOr<DeployResult> Deploy(const std::string& model_path, const DeployOptions
     RETURN_IF_ERROR(run.Stage("compare", [&]() -> StatusOr<std::string> {
       CompareOptions co;
       co.labels = labels;
-      co.task = labels ? (labels->dtype() == DataType::kFloat ? CompareTask::kRegression
-                                                              : CompareTask::kClassification)
-                       : CompareTask::kNone;
+      co.task = labels ? TaskForLabels(*labels, &fixed) : CompareTask::kNone;
       co.layers = true;
       co.min_sqnr_db = options.min_sqnr_db;
       if (options.max_drop) co.max_metric_increase = options.max_drop;

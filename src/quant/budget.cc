@@ -21,6 +21,7 @@ struct Measure {
 Measure MeasureOf(const AccuracyBudget& b) {
   if (b.labels && b.max_drop) {
     if (b.task == CompareTask::kClassification) return {"top-1 accuracy", true};
+    if (b.task == CompareTask::kKeypoints) return {"keypoint error (px)", false};
     return {"MAE", false};
   }
   return {"output SQNR (dB)", true};
@@ -35,12 +36,14 @@ double MinOutputSqnr(const CompareReport& r) {
 double TestMetric(const Measure& m, const CompareReport& r) {
   if (m.name == "top-1 accuracy") return r.task ? r.task->test_top1 : 0.0;
   if (m.name == "MAE") return r.task ? r.task->test_mae : INFINITY;
+  if (m.name == "keypoint error (px)") return r.task ? r.task->test_error_px : INFINITY;
   return MinOutputSqnr(r);
 }
 
 double RefMetric(const Measure& m, const CompareReport& r) {
   if (m.name == "top-1 accuracy") return r.task ? r.task->ref_top1 : 0.0;
   if (m.name == "MAE") return r.task ? r.task->ref_mae : 0.0;
+  if (m.name == "keypoint error (px)") return r.task ? r.task->ref_error_px : 0.0;
   return INFINITY;
 }
 
@@ -48,7 +51,7 @@ bool Within(const Measure& m, const AccuracyBudget& b, double ref, const Compare
   const double test = TestMetric(m, r);
   bool ok = true;
   if (m.name == "top-1 accuracy") ok = (ref - test) * 100.0 <= *b.max_drop + 1e-9;  // points
-  if (m.name == "MAE") ok = test - ref <= *b.max_drop + 1e-12;
+  if (m.name == "MAE" || m.name == "keypoint error (px)") ok = test - ref <= *b.max_drop + 1e-12;
   if (b.min_sqnr_db) ok = ok && MinOutputSqnr(r) >= *b.min_sqnr_db;
   return ok;
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -365,6 +366,95 @@ TEST(CompareBadInputTest, LabelsOfTheWrongLength) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().rfind(kCompareDataPrefix, 0), 0u) << r.status().message();
   EXPECT_NE(r.status().message().find("47"), std::string::npos);
+}
+
+// ------------------------------------------------------------------------------ keypoints
+
+// x [1, 2, 8, 8] as heatmaps; the reference is Relu(x), the test adds a bump of 10 at
+// channel 0, row 6, column 1. The input's 8 x 8 pixels are the heatmap's, so positions map 1:1.
+Model HeatmapModel(bool bump) {
+  Model m;
+  m.ir_version = 8;
+  m.opset_imports.push_back({"", 13});
+  Graph& g = *m.graph;
+  Value* x = *g.CreateValue("x");
+  x->type() = TypeInfo::Tensor(DataType::kFloat, {1, 2, 8, 8});
+  g.AddInput(x);
+  Value* y = *g.CreateValue("heatmaps");
+  y->type() = TypeInfo::Tensor(DataType::kFloat, {1, 2, 8, 8});
+  if (bump) {
+    Tensor b(DataType::kFloat, {1, 2, 8, 8});
+    b.data<float>()[6 * 8 + 1] = 10.f;
+    g.AddNode("Add", {x, g.AddInitializer("bump", std::move(b))}, {y}, "add");
+  } else {
+    g.AddNode("Relu", {x}, {y}, "relu");
+  }
+  g.AddOutput(y);
+  return m;
+}
+
+TEST(CompareKeypointsTest, ShiftErrorAndPckByHand) {
+  Model ref = HeatmapModel(false), test = HeatmapModel(true);
+  auto dir = std::filesystem::temp_directory_path() / "edgefit_compare_keypoints";
+  std::filesystem::create_directories(dir);
+  Tensor x(DataType::kFloat, {1, 2, 8, 8});
+  x.data<float>()[2 * 8 + 3] = 5.f;       // channel 0: peak at (x 3, y 2)
+  x.data<float>()[64 + 5 * 8 + 5] = 5.f;  // channel 1: peak at (5, 5)
+  const std::string path = (dir / "x.npy").string();
+  ASSERT_TRUE(WriteNpy(path, x).ok());
+  Dataset data = Open(ref, path);
+  // Keypoint 0 labelled at (3, 2.3), visible; keypoint 1 not visible.
+  Tensor labels(DataType::kFloat, {1, 2, 3});
+  const float l[] = {3.f, 2.3f, 1.f, 5.f, 5.f, 0.f};
+  std::copy(l, l + 6, labels.data<float>());
+  EXPECT_EQ(TaskForLabels(labels, &ref), CompareTask::kKeypoints);
+  EXPECT_EQ(TaskForLabels(labels), CompareTask::kRegression);  // no model: by dtype
+
+  CompareOptions o;
+  o.labels = labels;
+  auto r = CompareModels(ref, test, data, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->task.has_value());
+  const TaskMetrics& t = *r->task;
+  EXPECT_EQ(t.task, CompareTask::kKeypoints);
+  EXPECT_TRUE(t.labelled);
+  EXPECT_EQ(t.keypoints, 2);
+  EXPECT_EQ(t.labelled_keypoints, 1);
+  // Test keypoint 0 moved from (3, 2) to (1, 6): sqrt(4 + 16); keypoint 1 did not move.
+  EXPECT_NEAR(t.shift_max_px, std::sqrt(20.0), 1e-6);
+  EXPECT_NEAR(t.shift_mean_px, std::sqrt(20.0) / 2, 1e-6);
+  EXPECT_NEAR(t.ref_error_px, 0.3, 1e-6);
+  EXPECT_NEAR(t.test_error_px, std::sqrt(4.0 + 3.7 * 3.7), 1e-5);
+  EXPECT_NEAR(t.pck_threshold_px, 0.4, 1e-9);  // 0.05 x 8 pixels
+  EXPECT_EQ(t.ref_pck, 1.0);
+  EXPECT_EQ(t.test_pck, 0.0);
+  EXPECT_FALSE(r->acceptable);  // +3.9 px > 10% of 0.3 px
+  EXPECT_NE(r->verdict.find("keypoint error increase"), std::string::npos) << r->verdict;
+  EXPECT_NE(FormatCompareJson(*r).find("\"error_increase_px\""), std::string::npos);
+
+  o.max_metric_increase = 5.0;
+  r = CompareModels(ref, test, data, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->acceptable) << r->verdict;
+
+  // Without labels: the shift only, and the output SQNR decides.
+  CompareOptions unlabelled;
+  unlabelled.task = CompareTask::kKeypoints;
+  r = CompareModels(ref, test, data, unlabelled);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->task->labelled);
+  EXPECT_NEAR(r->task->shift_max_px, std::sqrt(20.0), 1e-6);
+  EXPECT_NE(r->verdict.find("SQNR"), std::string::npos) << r->verdict;
+
+  // Labels for another keypoint count (task given: it is not inferred then): a data error
+  // naming both counts.
+  o.task = CompareTask::kKeypoints;
+  o.labels = Tensor(DataType::kFloat, {1, 3, 2});
+  r = CompareModels(ref, test, data, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind(kCompareDataPrefix, 0), 0u) << r.status().message();
+  EXPECT_NE(r.status().message().find("3 keypoints"), std::string::npos) << r.status().message();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CompareBadInputTest, NanInData) {

@@ -67,7 +67,8 @@ ex="$src/examples/pose-kl730"
 out="$work/pose"
 t0=$(date +%s)
 if ! "$edgefit" deploy "$ex/pose_broken.onnx" --target kl730 --calib "$ex/calib" --eval "$ex/eval" \
-    --preprocess "$ex/preprocess.json" --draw-image "$ex/person.png" -o "$out" > "$work/d.log" 2>&1; then
+    --labels "$ex/eval_keypoints.npy" --preprocess "$ex/preprocess.json" \
+    --draw-image "$ex/person.png" -o "$out" > "$work/d.log" 2>&1; then
   cat "$work/d.log"; echo "FAIL: deploy pose-kl730"; fail=1
 else
   sed 's/^/  /' "$work/d.log" | grep '^  \[' | head -20
@@ -113,6 +114,19 @@ else
   a=$(json "$out/summary.json" "compare.outputs[0].sqnr_db")
   b=$(json "$work/cmp.json" "outputs[0].sqnr_db")
   if [ "$a" != "$b" ]; then echo "FAIL: pose summary SQNR $a vs re-run $b"; fail=1; else echo "  heatmap SQNR $a dB (re-run agrees)"; fi
+  # Keypoint labels: the keypoints task (inferred from [N, 17, 3] labels and the heatmap
+  # output), over every visible labelled keypoint of eval_keypoints.json, and its verdict.
+  visible=$(node -e "const j = require('$ex/eval_keypoints.json'); let v = 0;
+    for (const k in j.images) for (const p of j.images[k]) v += p[2] > 0; console.log(v)")
+  if [ "$(json "$out/summary.json" "compare.task.task")" = keypoints ] \
+      && [ "$(json "$out/summary.json" "compare.task.labelled_keypoints")" = "$visible" ] \
+      && grep -q "keypoint error increase" "$out/compare.txt"; then
+    echo "  keypoints task: $visible labelled keypoints, error" \
+      "$(json "$out/summary.json" "compare.task.reference.error_px.toFixed(3)") ->" \
+      "$(json "$out/summary.json" "compare.task.test.error_px.toFixed(3)") px"
+  else
+    echo "FAIL: compare did not evaluate the $visible labelled keypoints"; fail=1
+  fi
   [ "$(json "$out/manifest.json" "calibration.samples")" = "$n_jpg" ] \
     || { echo "FAIL: manifest calibration count"; fail=1; }
   [ "$(json "$out/manifest.json" "draw_image.sha256")" = "$(sha256sum "$ex/person.png" | cut -d' ' -f1)" ] \

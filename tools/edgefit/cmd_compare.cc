@@ -39,13 +39,15 @@ void AddCompareCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--preprocess", o->preprocess, "Image preprocessing: a JSON file or inline JSON");
   cmd->add_option("--seed", o->seed, "Seed for --data random")->default_val(0);
   cmd->add_option("--labels", o->labels,
-                  ".npy labels, one row per source sample: int class ids or float targets");
+                  ".npy labels, one row per source sample: int class ids, float targets, or "
+                  "keypoints [N,K,2|3] (x, y[, visible]) in input-image pixels");
   cmd->add_option("--task", o->task,
-                  "regression, classification or none (default: from the labels' dtype)")
-      ->check(CLI::IsMember({"regression", "classification", "none"}));
+                  "regression, classification, keypoints (heatmap output; labels optional) or "
+                  "none (default: from the labels)")
+      ->check(CLI::IsMember({"regression", "classification", "keypoints", "none"}));
   cmd->add_option("--max-metric-increase", o->max_increase,
                   "Budget: regression MAE increase (label units), classification top-1 drop "
-                  "(percentage points)");
+                  "(percentage points), keypoint error increase (pixels)");
   cmd->add_option("--min-sqnr", o->min_sqnr,
                   "Minimum output SQNR in dB for ACCEPTABLE; also the layer threshold "
                   "(default 20)");
@@ -87,10 +89,12 @@ void AddCompareCommand(CLI::App& app, int* exit_code) {
       co.task = CompareTask::kRegression;
     } else if (o->task == "classification") {
       co.task = CompareTask::kClassification;
+    } else if (o->task == "keypoints") {
+      co.task = CompareTask::kKeypoints;
     } else if (co.labels) {
-      co.task = TaskForLabels(*co.labels);
+      co.task = TaskForLabels(*co.labels, &*ref);
     }
-    if (co.task != CompareTask::kNone && !co.labels)
+    if (co.task != CompareTask::kNone && co.task != CompareTask::kKeypoints && !co.labels)
       return fail(InvalidArgument("--task " + o->task + " needs --labels"));
     if (o->max_increase && !co.labels)
       return fail(InvalidArgument("--max-metric-increase needs --labels"));

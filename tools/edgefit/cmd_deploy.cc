@@ -37,7 +37,10 @@ void AddDeployCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--preprocess", o->preprocess, "Image preprocessing JSON (file or inline)");
   cmd->add_option("--eval", o->eval, "Evaluation data: compare FP32 and INT8 on it");
   cmd->add_option("--eval-count", o->eval_count, "Use N evaluation samples, evenly spread");
-  cmd->add_option("--labels", o->labels, "Labels .npy for the evaluation data (task metric)");
+  cmd->add_option(
+      "--labels", o->labels,
+      "Labels .npy for the evaluation data (task metric; keypoints [N,K,2|3] for a heatmap "
+      "model)");
   cmd->add_option("--input-shape", o->input_shapes,
                   "Freeze an input's shape, e.g. input=1,72,36,36 (repeatable)");
   cmd->add_option("--max-drop", o->max_drop,

@@ -91,10 +91,16 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--eval", o->eval,
                   "Accuracy budget: evaluation data (as --calib); needs --max-drop or --min-sqnr");
   cmd->add_option("--eval-count", o->eval_count, "Use N evaluation samples, evenly spread");
-  cmd->add_option("--labels", o->labels, "Labels .npy for --eval (int: classes, float: targets)");
-  cmd->add_option("--task", o->task, "regression or classification (default: from the labels)");
-  cmd->add_option("--max-drop", o->max_drop,
-                  "Largest allowed worsening: top-1 accuracy drop in points, or MAE increase");
+  cmd->add_option(
+      "--labels", o->labels,
+      "Labels .npy for --eval (int: classes; float: targets, or keypoints [N,K,2|3] for a "
+      "heatmap model)");
+  cmd->add_option("--task", o->task,
+                  "regression, classification or keypoints (default: from the labels)");
+  cmd->add_option(
+      "--max-drop", o->max_drop,
+      "Largest allowed worsening: top-1 accuracy drop in points, MAE increase, or keypoint "
+      "error increase in pixels");
   cmd->add_option("--min-sqnr", o->min_sqnr, "Smallest allowed output SQNR in dB");
   cmd->add_option("--max-steps", o->max_steps, "Layers returned to float at most")->default_val(8);
   cmd->callback([o, exit_code] {
@@ -188,8 +194,9 @@ void AddQuantizeCommand(CLI::App& app, int* exit_code) {
                             budget.labels->dtype() == DataType::kInt32;
         budget.task = o->task == "regression"       ? CompareTask::kRegression
                       : o->task == "classification" ? CompareTask::kClassification
+                      : o->task == "keypoints"      ? CompareTask::kKeypoints
                       : is_int                      ? CompareTask::kClassification
-                                                    : CompareTask::kRegression;
+                                                    : TaskForLabels(*budget.labels, &model);
       }
       if (o->max_drop >= 0) budget.max_drop = o->max_drop;
       if (o->min_sqnr > -1e299) budget.min_sqnr_db = o->min_sqnr;
