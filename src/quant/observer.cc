@@ -128,38 +128,59 @@ EDGEFIT_AVX2_CLONE FiniteScan ScanFinite(const float* data, int64_t count) {
 
 namespace {
 
-// Histogram counting of finite values, [begin, end) of `data`: each value increments one slot of
-// a counter array: `bin` for a positive value, `n + bin` for a negative one, `2n` for a zero,
-// with bin = min(floor(|v| * inv_width), n - 1). The slots of eight values are computed in
-// vector lanes; neighbouring values usually share a bin, so the increments go round-robin to
-// `copies` (1 or 4) counter arrays `stride` apart, which keeps consecutive increments of one
-// counter from waiting on each other.
-EDGEFIT_AVX2_CLONE void CountSlots(const float* data, int64_t begin, int64_t end, float inv_width,
-                                   int n, uint32_t* counters, int stride, int copies) {
+// Histogram counting of finite values: each value increments one slot of a counter array: `bin`
+// for a positive value, `neg_offset + bin` for a negative one (neg_offset = n for a signed
+// histogram, 0 for a histogram of |x|), `zero_slot + l` for a zero in lane l (scalar tail: lane
+// 0), with bin = min(floor(|v| * inv_width), n - 1). The slots of eight values are computed in
+// vector lanes and the increments go round-robin to `copies` (1, 2, 4 or 8) counter arrays
+// `stride` apart: neighbouring values usually share a bin (and post-ReLU tensors are about half
+// zeros), and increments of one counter in a row wait on each other (store-to-load forwarding,
+// ~5 cycles). With 8 copies, lane l always goes to copy l, so one counter is incremented at most
+// once per 8 values; with 4 (signed), the eight zero counters still keep zeros apart (measured:
+// post-ReLU percentile Observe 1.5 -> 1.2 ns/value). The counters are 16-bit so that 8 copies of
+// 2056 (|x|) or 4 copies of 4104 (signed) slots fit in L1 (33 KB of the 48 KB); the caller
+// bounds `count` so that none overflows.
+// A vector of eight exact zeros (dead channels of a post-ReLU tensor) skips the scatter: those
+// zeros are not in the counters but in the returned count.
+EDGEFIT_AVX2_CLONE int64_t CountSlots(const float* data, int64_t count, float inv_width, int n,
+                                      int neg_offset, int zero_slot, uint16_t* counters, int stride,
+                                      int copies) {
   constexpr int kLanes = 8;
   const float last = static_cast<float>(n - 1);
-  const int32_t zero_slot = 2 * n;
-  int64_t i = begin;
-  for (; i + kLanes <= end; i += kLanes) {
+  Int8x32 lane, lane_offset;  // lane l goes to copy l % copies, at (l % copies) * stride
+  for (int l = 0; l < kLanes; ++l) lane[l] = l, lane_offset[l] = (l & (copies - 1)) * stride;
+  int64_t zero_vectors = 0;
+  int64_t i = 0;
+  for (; i + kLanes <= count; i += kLanes) {
     Float8 v;
     std::memcpy(&v, data + i, sizeof(v));
+    const Int8x32 is_zero = v == 0;
+    uint64_t mask[4];  // the zero masks, two lanes per word
+    std::memcpy(mask, &is_zero, sizeof(mask));
+    if ((mask[0] & mask[1] & mask[2] & mask[3]) == ~uint64_t{0}) {
+      ++zero_vectors;
+      continue;
+    }
     Float8 scaled = (v < 0 ? -v : v) * inv_width;
     scaled = scaled < last ? scaled : last;
     const Int8x32 bin = __builtin_convertvector(scaled, Int8x32);
-    Int8x32 slot = v < 0 ? bin + n : bin;
-    slot = v == 0 ? zero_slot : slot;
-    if (copies == 4) {
-      for (int l = 0; l < kLanes; ++l) ++counters[(l & 3) * stride + slot[l]];
-    } else {
-      for (int l = 0; l < kLanes; ++l) ++counters[slot[l]];
-    }
+    Int8x32 slot = v < 0 ? bin + neg_offset : bin;
+    slot = (is_zero ? zero_slot + lane : slot) + lane_offset;
+    // Through memory, not lane extracts: one store and eight plain loads (fewer uops; the empty
+    // asm keeps GCC from turning the loads back into extracts). Measured on 1M values: the
+    // Observe of a Gaussian 1.3 -> 1.1 ns/value. 64-bit addresses computed in vectors (to avoid
+    // indexed addressing) did not help.
+    Int8x32 index = slot;
+    __asm__("" : "+m"(index));
+    for (int l = 0; l < kLanes; ++l) ++counters[static_cast<uint32_t>(index[l])];
   }
-  for (; i < end; ++i) {
+  for (; i < count; ++i) {
     const float v = data[i];
     const float scaled = std::fabs(v) * inv_width;
     const int bin = static_cast<int>(scaled < last ? scaled : last);
-    ++counters[v == 0.0f ? zero_slot : (v < 0.0f ? n + bin : bin)];
+    ++counters[v == 0.0f ? zero_slot : (v < 0.0f ? neg_offset + bin : bin)];
   }
+  return zero_vectors * kLanes;
 }
 
 }  // namespace
@@ -167,9 +188,10 @@ EDGEFIT_AVX2_CLONE void CountSlots(const float* data, int64_t begin, int64_t end
 // ---------------------------------------------------------------------------------------------
 // StreamingHistogram
 
-StreamingHistogram::StreamingHistogram(int num_bins)
-    : positive_(static_cast<size_t>(std::clamp(num_bins, kMinBins, kMaxBins)), 0),
-      negative_(positive_.size(), 0) {}
+StreamingHistogram::StreamingHistogram(int num_bins, bool signed_bins)
+    : signed_(signed_bins),
+      positive_(static_cast<size_t>(std::clamp(num_bins, kMinBins, kMaxBins)), 0),
+      negative_(signed_bins ? positive_.size() : 0, 0) {}
 
 void StreamingHistogram::Grow(double max_abs) {
   const int n = num_bins();
@@ -183,20 +205,23 @@ void StreamingHistogram::Grow(double max_abs) {
   const double k = std::max(2.0, std::ceil(max_abs / covered));
   if (k >= n) {  // everything old falls into the first new bin
     int64_t pos = 0, neg = 0;
-    for (int i = 0; i < n; ++i) pos += positive_[i], neg += negative_[i];
+    for (int64_t c : positive_) pos += c;
+    for (int64_t c : negative_) neg += c;
     std::fill(positive_.begin(), positive_.end(), 0);
     std::fill(negative_.begin(), negative_.end(), 0);
     positive_[0] = pos;
-    negative_[0] = neg;
+    if (signed_) negative_[0] = neg;
   } else {
     const int ki = static_cast<int>(k);
     for (int i = 0; i < n; ++i) {
       const int j = i / ki;  // j <= i: filling in increasing i never overwrites an unread bin
       if (j == i) continue;
       positive_[j] += positive_[i];
-      negative_[j] += negative_[i];
       positive_[i] = 0;
-      negative_[i] = 0;
+      if (signed_) {
+        negative_[j] += negative_[i];
+        negative_[i] = 0;
+      }
     }
   }
   width_ *= k;  // values that rounding leaves just above the new range go to the last bin
@@ -226,36 +251,50 @@ void StreamingHistogram::Add(const float* data, int64_t count, const FiniteScan&
       }
       const double scaled = std::fabs(static_cast<double>(v)) * inv_width;
       const int bin = scaled >= last ? last : static_cast<int>(scaled);
-      (v > 0.0f ? positive_ : negative_)[bin] += 1;
+      (v > 0.0f || !signed_ ? positive_ : negative_)[bin] += 1;
     }
     return;
   }
-  // All finite: branch-free counting into 32-bit counters (CountSlots; inputs are split in
-  // chunks below 2^31 values) that live in one scratch buffer per thread (at most
-  // 4 * (2 * num_bins + 1) counters, reused) and are added to the histogram at the end.
-  constexpr int64_t kChunk = int64_t{1} << 30;
-  const int stride = 2 * n + 1;
-  const float inv_width_f = static_cast<float>(inv_width);
-  static thread_local std::vector<uint32_t> counters;
-  for (int64_t start = 0; start < count; start += kChunk) {
-    const int64_t end = std::min(count, start + kChunk);
-    const int copies = n <= 8192 && end - start >= int64_t{4} * n ? 4 : 1;
+  // All finite: branch-free counting (CountSlots) into 16-bit counters that live in one scratch
+  // buffer per thread (reused, all zero between calls), added to the histogram after each block
+  // of values small enough that no counter can overflow.
+  const int bins = signed_ ? 2 * n : n;  // positive, then negative
+  const int slots = bins + 8;            // then one zero counter per vector lane
+  const int stride = slots;
+  // As many copies as fit in 40 KB of L1 and as the tensor is large enough to pay for adding
+  // (~4 values per counter): 8 for the default 2048 |x| bins, 4 signed.
+  int copies = 8;
+  while (copies > 1 &&
+         (copies * stride * sizeof(uint16_t) > 40 * 1024 || count < int64_t{4} * copies * stride)) {
+    copies /= 2;
+  }
+  // One copy's counter gets at most 8 / copies increments per vector of 8 values, plus the
+  // scalar tail's (< 8).
+  const int64_t block = (65535 - 7) / (8 / copies) * 8;
+  static thread_local std::vector<uint16_t> counters;
+  if (counters.size() < static_cast<size_t>(copies) * stride) {
     counters.assign(static_cast<size_t>(copies) * stride, 0);
-    uint32_t* c = counters.data();
-    CountSlots(data, start, end, inv_width_f, n, c, stride, copies);
+  }
+  const float inv_width_f = static_cast<float>(inv_width);
+  for (int64_t start = 0; start < count; start += block) {
+    const int64_t size = std::min(count - start, block);
+    zeros_ += CountSlots(data + start, size, inv_width_f, n, signed_ ? n : 0, bins, counters.data(),
+                         stride, copies);
+    uint16_t* c = counters.data();
     for (int k = 0; k < copies; ++k, c += stride) {
-      for (int j = 0; j < n; ++j) {
-        positive_[j] += c[j];
-        negative_[j] += c[n + j];
+      for (int j = 0; j < n; ++j) positive_[j] += c[j];
+      if (signed_) {
+        for (int j = 0; j < n; ++j) negative_[j] += c[n + j];
       }
-      zeros_ += c[2 * n];
+      for (int l = 0; l < 8; ++l) zeros_ += c[bins + l];
+      std::fill(c, c + stride, uint16_t{0});
     }
   }
 }
 
 std::vector<int64_t> StreamingHistogram::AbsCounts() const {
-  std::vector<int64_t> counts(positive_.size());
-  for (size_t i = 0; i < counts.size(); ++i) counts[i] = positive_[i] + negative_[i];
+  std::vector<int64_t> counts = positive_;
+  for (size_t i = 0; i < negative_.size(); ++i) counts[i] += negative_[i];
   return counts;
 }
 
@@ -285,7 +324,9 @@ double StreamingHistogram::Quantile(double fraction) const {
   if (total_ == 0) return 0.0;
   QuantileWalk walk{std::clamp(fraction, 0.0, 1.0) * total_};
   const double w = width_;
-  for (int i = num_bins() - 1; i >= 0; --i) walk.Visit(-(i + 1) * w, -i * w, negative_[i]);
+  for (int i = static_cast<int>(negative_.size()) - 1; i >= 0; --i) {
+    walk.Visit(-(i + 1) * w, -i * w, negative_[i]);
+  }
   walk.Visit(0.0, 0.0, zeros_);
   for (int i = 0; i < num_bins(); ++i) walk.Visit(i * w, (i + 1) * w, positive_[i]);
   return walk.result;
@@ -297,7 +338,7 @@ double StreamingHistogram::AbsQuantile(double fraction) const {
   walk.Visit(0.0, 0.0, zeros_);
   const double w = width_;
   for (int i = 0; i < num_bins(); ++i) {
-    walk.Visit(i * w, (i + 1) * w, positive_[i] + negative_[i]);
+    walk.Visit(i * w, (i + 1) * w, positive_[i] + (signed_ ? negative_[i] : 0));
   }
   return walk.result;
 }
@@ -561,7 +602,7 @@ class HistogramObserver final : public ObserverBase {
       : method_(o.method),
         percentile_(std::clamp(o.percentile, 0.0, 100.0)),
         quantized_bins_(std::max(o.num_quantized_bins, 1)),
-        histogram_(o.num_bins) {}
+        histogram_(o.num_bins, /*signed_bins=*/o.method != CalibrationMethod::kEntropy) {}
 
   void Observe(const float* data, int64_t count) override {
     const FiniteScan scan = ScanFinite(data, count);

@@ -90,9 +90,13 @@ std::unique_ptr<RangeObserver> MakeRangeObserver(const ObserverOptions& options)
 // the smallest integer k that covers it and old bin i is added to new bin i / k: every old bin
 // lies entirely inside one new bin, so counts are kept exactly and only resolution is lost
 // (the covered range is at most 2x the max |x| seen, so w <= 2 * max|x| / num_bins).
+//
+// A histogram built with `signed_bins = false` only counts magnitudes: positive() holds the
+// magnitudes of all non-zero values (what AbsCounts() returns for a signed one) and negative()
+// is empty. The entropy method only needs |x|: half the counters, so a cheaper Add.
 class StreamingHistogram {
  public:
-  explicit StreamingHistogram(int num_bins);
+  explicit StreamingHistogram(int num_bins, bool signed_bins = true);
 
   // Adds the finite values of `data`; non-finite ones are skipped (the observer counts them).
   void Add(const float* data, int64_t count);
@@ -100,8 +104,9 @@ class StreamingHistogram {
   void Add(const float* data, int64_t count, const FiniteScan& scan);
 
   int num_bins() const { return static_cast<int>(positive_.size()); }
+  bool signed_bins() const { return signed_; }
   double bin_width() const { return width_; }  // 0 while only zeros were seen
-  const std::vector<int64_t>& positive() const { return positive_; }
+  const std::vector<int64_t>& positive() const { return positive_; }  // |x| if !signed_bins()
   const std::vector<int64_t>& negative() const { return negative_; }  // by magnitude
   int64_t zeros() const { return zeros_; }
   int64_t total() const { return total_; }  // all values added, zeros included
@@ -109,7 +114,7 @@ class StreamingHistogram {
   std::vector<int64_t> AbsCounts() const;
 
   // The value below which `fraction` (in [0, 1]) of the values lie, interpolating linearly
-  // inside a bin. Signed: over x; Abs: over |x|. 0 when empty.
+  // inside a bin. Signed: over x (over |x| when !signed_bins()); Abs: over |x|. 0 when empty.
   double Quantile(double fraction) const;
   double AbsQuantile(double fraction) const;
 
@@ -118,8 +123,9 @@ class StreamingHistogram {
  private:
   void Grow(double max_abs);
 
+  bool signed_;
   std::vector<int64_t> positive_;
-  std::vector<int64_t> negative_;
+  std::vector<int64_t> negative_;  // empty when !signed_
   int64_t zeros_ = 0;
   int64_t total_ = 0;
   double width_ = 0.0;

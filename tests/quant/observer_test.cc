@@ -280,6 +280,113 @@ TEST(StreamingHistogramTest, RebinnedMatchesOneShotWithinOneBin) {
   }
 }
 
+// The counting is an exact integer count, so it must give exactly the counts of a plain loop
+// with the same arithmetic (|v| * float(1 / width), floored, clamped to the last bin; the
+// double-precision loop when the tensor holds a non-finite value).
+struct NaiveCounts {
+  std::vector<int64_t> positive, negative;  // negative by magnitude; all in positive if !is_signed
+  int64_t zeros = 0;
+};
+
+NaiveCounts CountNaively(const std::vector<float>& v, int n, double width, bool is_signed) {
+  NaiveCounts c{std::vector<int64_t>(n, 0), std::vector<int64_t>(is_signed ? n : 0, 0), 0};
+  bool any_non_finite = false;
+  for (float x : v) any_non_finite |= !std::isfinite(x);
+  for (float x : v) {
+    if (!std::isfinite(x)) continue;
+    if (x == 0.0f) {
+      ++c.zeros;
+      continue;
+    }
+    int bin;
+    if (any_non_finite) {
+      const double scaled = std::fabs(static_cast<double>(x)) * (1.0 / width);
+      bin = scaled >= n - 1 ? n - 1 : static_cast<int>(scaled);
+    } else {
+      const float scaled = std::fabs(x) * static_cast<float>(1.0 / width);
+      bin = static_cast<int>(std::min(scaled, static_cast<float>(n - 1)));
+    }
+    (x < 0.0f && is_signed ? c.negative : c.positive)[bin] += 1;
+  }
+  return c;
+}
+
+void ExpectExactCounts(const std::vector<float>& v, int n, bool is_signed, const char* what) {
+  StreamingHistogram h(n, is_signed);
+  h.Add(v.data(), static_cast<int64_t>(v.size()));
+  const NaiveCounts c = CountNaively(v, n, h.bin_width(), is_signed);
+  EXPECT_EQ(h.zeros(), c.zeros) << what << " n=" << n << " size=" << v.size();
+  EXPECT_EQ(h.positive(), c.positive) << what << " n=" << n << " size=" << v.size();
+  EXPECT_EQ(h.negative(), c.negative) << what << " n=" << n << " size=" << v.size();
+  std::vector<int64_t> abs = c.positive;
+  for (size_t i = 0; i < c.negative.size(); ++i) abs[i] += c.negative[i];
+  EXPECT_EQ(h.AbsCounts(), abs) << what;
+}
+
+TEST(StreamingHistogramTest, CountsExactlyLikeAPlainLoop) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> gauss(0.0f, 1.0f);
+  const float edge = 4.0f / 2048;  // bin edges of a [-4, 4] range over 2048 bins
+  for (bool is_signed : {true, false}) {
+    for (int n : {16, 2048, 5000}) {
+      // Sizes around the vector width, around the copy-count thresholds, and crossing the
+      // 16-bit counters' flush blocks (65528 * copies values).
+      for (size_t size : {0, 1, 7, 8, 9, 15, 17, 100, 20003, 40000, 70001, 600007}) {
+        std::vector<float> v(size);
+        for (size_t i = 0; i < size; ++i) {
+          switch (i % 7) {
+            case 0: v[i] = 0.0f; break;
+            case 1: v[i] = -0.0f; break;
+            case 2: v[i] = edge * static_cast<float>(rng() % 2048); break;  // on a bin edge
+            case 3: v[i] = -edge * static_cast<float>(rng() % 2048); break;
+            default: v[i] = std::max(gauss(rng), 0.0f) * (i % 2 ? 1.0f : -1.0f); break;
+          }
+        }
+        if (size > 0) v[size / 2] = 4.0f;  // the max: the last bin
+        if (size > 1) v[size / 3] = -4.0f;
+        ExpectExactCounts(v, n, is_signed, "mixed");
+        std::vector<float> relu(v);
+        for (float& x : relu) x = std::max(x, 0.0f);
+        for (size_t i = 0; i + 64 < relu.size(); i += 200) {
+          std::fill(relu.begin() + i, relu.begin() + i + 64, 0.0f);  // runs of zero vectors
+        }
+        ExpectExactCounts(relu, n, is_signed, "relu");
+      }
+    }
+    // One value repeated: every value in one counter (the 16-bit counters must be flushed),
+    // and all zeros (the zero-vector shortcut), both crossing several flush blocks.
+    for (float x : {1.0f, -2.5f, 0.0f, -0.0f}) {
+      ExpectExactCounts(std::vector<float>(2'000'003, x), 2048, is_signed, "constant");
+      ExpectExactCounts(std::vector<float>(70'001, x), 16, is_signed, "constant");
+    }
+    // Non-finite values: skipped, the rest counted by the double-precision loop.
+    std::vector<float> nf = {1.0f,  std::numeric_limits<float>::quiet_NaN(), -3.0f,
+                             0.0f,  std::numeric_limits<float>::infinity(),  2.9999f,
+                             -0.0f, -std::numeric_limits<float>::infinity(), 0.001f};
+    ExpectExactCounts(nf, 16, is_signed, "non-finite");
+  }
+}
+
+TEST(StreamingHistogramTest, MagnitudeOnlyMatchesTheSignedSumAcrossRebinning) {
+  std::mt19937 rng(5);
+  StreamingHistogram with_sign(2048), magnitudes(2048, /*signed_bins=*/false);
+  for (int k = 0; k < 30; ++k) {
+    std::normal_distribution<float> dist(0.0f, 0.1f * (k + 1));
+    std::vector<float> sample(10000 + k);
+    for (float& x : sample) x = k % 3 == 0 ? std::max(dist(rng), 0.0f) : dist(rng);
+    with_sign.Add(sample.data(), static_cast<int64_t>(sample.size()));
+    magnitudes.Add(sample.data(), static_cast<int64_t>(sample.size()));
+    ASSERT_EQ(magnitudes.bin_width(), with_sign.bin_width());
+    ASSERT_EQ(magnitudes.positive(), with_sign.AbsCounts()) << k;
+    ASSERT_EQ(magnitudes.zeros(), with_sign.zeros());
+    ASSERT_TRUE(magnitudes.negative().empty());
+    for (double f : {0.5, 0.99, 0.99999}) {
+      ASSERT_EQ(magnitudes.AbsQuantile(f), with_sign.AbsQuantile(f));
+    }
+  }
+  EXPECT_LT(magnitudes.memory_bytes(), with_sign.memory_bytes());
+}
+
 TEST(PercentileObserverTest, UniformIntegers) {
   std::vector<float> v(1000);
   for (int i = 0; i < 1000; ++i) v[i] = static_cast<float>(i);
