@@ -371,51 +371,149 @@ constexpr double kEpsilon = 1e-4;
 // The entropy method's threshold never clips more than this fraction of the values.
 constexpr double kEntropyMaxClipped = 1e-3;
 
+namespace {
+
+// The prefix sums of the search and the KL divergence of one candidate, computed as first
+// written (the reference the fast pass below must agree with).
+class KlSearch {
+ public:
+  KlSearch(const std::vector<int64_t>& counts, int m)
+      : counts_(counts), n_(static_cast<int>(counts.size())), m_(m) {
+    pre_count_.assign(n_ + 1, 0.0);
+    pre_nonzero_.assign(n_ + 1, 0.0);
+    pre_plogp_.assign(n_ + 1, 0.0);
+    for (int64_t c : counts) total_ += static_cast<double>(c);
+    if (total_ == 0.0) return;
+    for (int j = 0; j < n_; ++j) {
+      const double c = static_cast<double>(counts[j]);
+      pre_count_[j + 1] = pre_count_[j] + c;
+      pre_nonzero_[j + 1] = pre_nonzero_[j] + (c > 0 ? 1 : 0);
+      pre_plogp_[j + 1] = pre_plogp_[j] + (c > 0 ? (c / total_) * std::log(c / total_) : 0.0);
+    }
+  }
+  double total() const { return total_; }
+
+  // KL(P || Q) for candidate i (m <= i <= n); +infinity when nothing is kept. O(m) logs.
+  double Exact(int i) const {
+    const double kept = pre_count_[i];  // raw mass inside the threshold: Q's total
+    if (kept == 0.0) return std::numeric_limits<double>::infinity();
+    const double outliers = total_ - kept;
+    const double last_p = static_cast<double>(counts_[i - 1]) + outliers;
+    // sum p log p (P's bins below i-1 are the raw counts)
+    double kl = pre_plogp_[i - 1] + LastPLogP(last_p);
+    int floored = 0;
+    for (int l = 0; l < m_; ++l) {
+      const int s = static_cast<int>((static_cast<int64_t>(l) * i + m_ - 1) / m_);
+      const int e = static_cast<int>((static_cast<int64_t>(l + 1) * i + m_ - 1) / m_);
+      kl += LevelTerm(i, s, e, outliers, last_p, kept, &floored);
+    }
+    return kl + std::log1p(floored * kEpsilon);  // renormalizing Q after the floor
+  }
+
+  // The same sum with log(q) = log(raw / nonzero) - log(kept): raw * log(raw / nonzero) of a
+  // level depends only on its first bin and width (i / m or i / m + 1), so it is tabulated
+  // once per width (`LevelTable`) instead of computed for every candidate (~17 * n logs instead
+  // of m * n). Rounds differently from Exact (a relative difference ~1e-15).
+  double Fast(int i) {
+    const double kept = pre_count_[i];
+    if (kept == 0.0) return std::numeric_limits<double>::infinity();
+    const double outliers = total_ - kept;
+    const double last_p = static_cast<double>(counts_[i - 1]) + outliers;
+    double kl = pre_plogp_[i - 1] + LastPLogP(last_p);
+    // Levels 0 .. m-2, whose first bin s = ceil(l * i / m) advances by i / m or i / m + 1.
+    const int width = i / m_, step = i % m_;
+    const std::vector<double>& narrow = LevelTable(width);
+    const std::vector<double>& wide = step > 0 ? LevelTable(width + 1) : narrow;
+    int s = 0, rem = m_ - 1;  // s = (l * i + m - 1) / m, rem its remainder
+    double sum = 0.0;
+    for (int l = 0; l + 1 < m_; ++l) {
+      rem += step;
+      const bool carry = rem >= m_;
+      rem -= carry ? m_ : 0;
+      sum += carry ? wide[s] : narrow[s];
+      s += width + carry;
+    }
+    kl += (pre_count_[s] * std::log(kept) - sum) / total_;
+    int floored = 0;
+    kl += LevelTerm(i, s, i, outliers, last_p, kept, &floored);  // the last level
+    return kl + std::log1p(floored * kEpsilon);
+  }
+
+ private:
+  double LastPLogP(double last_p) const {
+    return last_p > 0 ? (last_p / total_) * std::log(last_p / total_) : 0;
+  }
+  // -p log q of level [s, e) of candidate i.
+  double LevelTerm(int i, int s, int e, double outliers, double last_p, double kept,
+                   int* floored) const {
+    const double raw = pre_count_[e] - pre_count_[s];
+    double nonzero = pre_nonzero_[e] - pre_nonzero_[s];
+    double p_mass = raw;
+    if (e == i) {
+      p_mass += outliers;
+      if (counts_[i - 1] == 0 && last_p > 0) nonzero += 1;
+    }
+    if (p_mass == 0.0) return 0.0;
+    double q;  // Q's value in each bin of the level where P > 0
+    if (raw > 0.0) {
+      q = raw / nonzero / kept;
+    } else {  // only possible in the last level: P's mass is the outliers in bin i-1
+      q = kEpsilon;
+      ++*floored;
+    }
+    return -(p_mass / total_) * std::log(q);
+  }
+  // raw * log(raw / nonzero) of the levels [s, s + width), for every s.
+  const std::vector<double>& LevelTable(int width) {
+    if (tables_.size() <= static_cast<size_t>(width)) tables_.resize(width + 1);
+    std::vector<double>& t = tables_[width];
+    if (t.empty()) {
+      t.assign(n_ - width + 1, 0.0);
+      for (int s = 0; s + width <= n_; ++s) {
+        const double raw = pre_count_[s + width] - pre_count_[s];
+        const double nonzero = pre_nonzero_[s + width] - pre_nonzero_[s];
+        if (raw > 0.0) t[s] = raw * std::log(raw / nonzero);
+      }
+    }
+    return t;
+  }
+
+  const std::vector<int64_t>& counts_;
+  int n_, m_;
+  double total_ = 0.0;
+  std::vector<double> pre_count_, pre_nonzero_, pre_plogp_;
+  std::vector<std::vector<double>> tables_;  // by level width
+};
+
+}  // namespace
+
+// The answer must not depend on rounding: Fast ranks all candidates, then Exact decides among
+// those within kFastSlack of Fast's best (the only ones that can be Exact's first minimum, as
+// |Fast - Exact| is ~1e-14 here), in increasing order with the same strict comparison as a full
+// Exact scan, which is what this search was before (tests compare with it). Measured on a
+// 2048-bin histogram with m = 128: 2.5 ms -> 0.3 ms.
 double EntropyThreshold(const std::vector<int64_t>& counts, double bin_width, int quantized_bins) {
   const int n = static_cast<int>(counts.size());
   if (n == 0 || bin_width <= 0.0) return 0.0;
   const int m = std::clamp(quantized_bins, 1, n);
-  std::vector<double> pre_count(n + 1, 0.0), pre_nonzero(n + 1, 0.0), pre_plogp(n + 1, 0.0);
-  double total = 0.0;
-  for (int64_t c : counts) total += static_cast<double>(c);
-  if (total == 0.0) return 0.0;
-  for (int j = 0; j < n; ++j) {
-    const double c = static_cast<double>(counts[j]);
-    pre_count[j + 1] = pre_count[j] + c;
-    pre_nonzero[j + 1] = pre_nonzero[j] + (c > 0 ? 1 : 0);
-    pre_plogp[j + 1] = pre_plogp[j] + (c > 0 ? (c / total) * std::log(c / total) : 0.0);
+  KlSearch search(counts, m);
+  if (search.total() == 0.0) return 0.0;
+  // Tables of n / m + 2 widths cost about as many logs as Exact when m is small.
+  const bool fast = n / m + 2 <= m / 2;
+  constexpr double kFastSlack = 1e-9;
+  std::vector<double> approx(n + 1, std::numeric_limits<double>::infinity());
+  double best_approx = std::numeric_limits<double>::infinity();
+  if (fast) {
+    for (int i = m; i <= n; ++i) {
+      approx[i] = search.Fast(i);
+      best_approx = std::min(best_approx, approx[i]);
+    }
   }
   double best_kl = std::numeric_limits<double>::infinity();
   int best_i = n;
   for (int i = m; i <= n; ++i) {
-    const double kept = pre_count[i];  // raw mass inside the threshold: Q's total
-    if (kept == 0.0) continue;         // everything clipped: no quantized distribution
-    const double outliers = total - kept;
-    const double last_p = static_cast<double>(counts[i - 1]) + outliers;
-    // sum p log p (P's bins below i-1 are the raw counts)
-    double kl = pre_plogp[i - 1] + (last_p > 0 ? (last_p / total) * std::log(last_p / total) : 0);
-    int floored = 0;
-    for (int l = 0; l < m; ++l) {
-      const int s = static_cast<int>((static_cast<int64_t>(l) * i + m - 1) / m);
-      const int e = static_cast<int>((static_cast<int64_t>(l + 1) * i + m - 1) / m);
-      const double raw = pre_count[e] - pre_count[s];
-      double nonzero = pre_nonzero[e] - pre_nonzero[s];
-      double p_mass = raw;
-      if (e == i) {
-        p_mass += outliers;
-        if (counts[i - 1] == 0 && last_p > 0) nonzero += 1;
-      }
-      if (p_mass == 0.0) continue;
-      double q;  // Q's value in each bin of the level where P > 0
-      if (raw > 0.0) {
-        q = raw / nonzero / kept;
-      } else {  // only possible in the last level: P's mass is the outliers in bin i-1
-        q = kEpsilon;
-        ++floored;
-      }
-      kl -= (p_mass / total) * std::log(q);
-    }
-    kl += std::log1p(floored * kEpsilon);  // renormalizing Q after the floor
+    if (fast && approx[i] > best_approx + kFastSlack * (1.0 + std::fabs(best_approx))) continue;
+    const double kl = search.Exact(i);
     if (kl < best_kl) {
       best_kl = kl;
       best_i = i;

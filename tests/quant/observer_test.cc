@@ -438,6 +438,122 @@ TEST(EntropyObserverTest, GaussianWithOutliersClipsWellBelowMax) {
   EXPECT_LT(SimulatedMse(bulk, r.min, r.max, 255), 0.1 * SimulatedMse(bulk, -100.0, 100.0, 255));
 }
 
+// The KL search as first written (one log per level and candidate): the fast search must pick
+// exactly the same threshold, near-ties included.
+double ReferenceEntropyThreshold(const std::vector<int64_t>& counts, double bin_width,
+                                 int quantized_bins) {
+  constexpr double kEpsilon = 1e-4;
+  const int n = static_cast<int>(counts.size());
+  if (n == 0 || bin_width <= 0.0) return 0.0;
+  const int m = std::clamp(quantized_bins, 1, n);
+  std::vector<double> pre_count(n + 1, 0.0), pre_nonzero(n + 1, 0.0), pre_plogp(n + 1, 0.0);
+  double total = 0.0;
+  for (int64_t c : counts) total += static_cast<double>(c);
+  if (total == 0.0) return 0.0;
+  for (int j = 0; j < n; ++j) {
+    const double c = static_cast<double>(counts[j]);
+    pre_count[j + 1] = pre_count[j] + c;
+    pre_nonzero[j + 1] = pre_nonzero[j] + (c > 0 ? 1 : 0);
+    pre_plogp[j + 1] = pre_plogp[j] + (c > 0 ? (c / total) * std::log(c / total) : 0.0);
+  }
+  double best_kl = std::numeric_limits<double>::infinity();
+  int best_i = n;
+  for (int i = m; i <= n; ++i) {
+    const double kept = pre_count[i];  // raw mass inside the threshold: Q's total
+    if (kept == 0.0) continue;         // everything clipped: no quantized distribution
+    const double outliers = total - kept;
+    const double last_p = static_cast<double>(counts[i - 1]) + outliers;
+    // sum p log p (P's bins below i-1 are the raw counts)
+    double kl = pre_plogp[i - 1] + (last_p > 0 ? (last_p / total) * std::log(last_p / total) : 0);
+    int floored = 0;
+    for (int l = 0; l < m; ++l) {
+      const int s = static_cast<int>((static_cast<int64_t>(l) * i + m - 1) / m);
+      const int e = static_cast<int>((static_cast<int64_t>(l + 1) * i + m - 1) / m);
+      const double raw = pre_count[e] - pre_count[s];
+      double nonzero = pre_nonzero[e] - pre_nonzero[s];
+      double p_mass = raw;
+      if (e == i) {
+        p_mass += outliers;
+        if (counts[i - 1] == 0 && last_p > 0) nonzero += 1;
+      }
+      if (p_mass == 0.0) continue;
+      double q;  // Q's value in each bin of the level where P > 0
+      if (raw > 0.0) {
+        q = raw / nonzero / kept;
+      } else {  // only possible in the last level: P's mass is the outliers in bin i-1
+        q = kEpsilon;
+        ++floored;
+      }
+      kl -= (p_mass / total) * std::log(q);
+    }
+    kl += std::log1p(floored * kEpsilon);  // renormalizing Q after the floor
+    if (kl < best_kl) {
+      best_kl = kl;
+      best_i = i;
+    }
+  }
+  return best_i * bin_width;
+}
+
+void ExpectSameEntropyThreshold(const std::vector<int64_t>& counts, int m, const char* what) {
+  EXPECT_EQ(EntropyThreshold(counts, 0.5, m), ReferenceEntropyThreshold(counts, 0.5, m))
+      << what << " n=" << counts.size() << " m=" << m;
+}
+
+TEST(EntropyThresholdTest, SameAsTheReferenceSearch) {
+  std::mt19937 rng(17);
+  // Real-shaped: |x| histograms of activations, streamed through StreamingHistogram.
+  for (int k = 0; k < 12; ++k) {
+    StreamingHistogram h(2048, /*signed_bins=*/false);
+    std::normal_distribution<float> gauss(0.0f, 1.0f);
+    std::exponential_distribution<float> expo(1.0f + k);
+    for (int sample = 0; sample < 5; ++sample) {
+      std::vector<float> v(50000);
+      for (float& x : v) {
+        switch (k % 4) {
+          case 0: x = gauss(rng); break;                  // signed bulk
+          case 1: x = std::max(gauss(rng), 0.0f); break;  // post-ReLU
+          case 2: x = expo(rng); break;                   // long tail
+          default:
+            x = static_cast<float>(rng() % 256) / 255.0f * (rng() % 4 == 0);
+            break;  // pixels
+        }
+      }
+      if (k % 3 == 0) v[0] = 40.0f * (sample + 1);  // far outliers
+      h.Add(v.data(), static_cast<int64_t>(v.size()));
+    }
+    for (int m : {128, 256, 64}) ExpectSameEntropyThreshold(h.positive(), m, "streamed");
+  }
+  // Constructed shapes with many near-ties: flat, one bin, sparse levels, a far outlier.
+  for (int n : {16, 128, 300, 2048}) {
+    std::vector<int64_t> flat(n, 1000), one(n, 0), sparse(n, 0), outlier(n, 0);
+    one[n / 3] = 12345;
+    for (int i = 0; i < n; i += 16) sparse[i] = 100 + i % 7;
+    for (int i = 0; i < n / 20 + 1; ++i) outlier[i] = 1000 - 9 * i;
+    outlier[n - 1] = 1;
+    for (int m : {1, 4, 8, 64, 128, 256}) {
+      if (m > n) continue;
+      ExpectSameEntropyThreshold(flat, m, "flat");
+      ExpectSameEntropyThreshold(one, m, "one bin");
+      ExpectSameEntropyThreshold(sparse, m, "sparse");
+      ExpectSameEntropyThreshold(outlier, m, "outlier");
+    }
+  }
+  // Random: sparsity, magnitudes up to 1e9 per bin, sizes, levels.
+  for (int trial = 0; trial < 300; ++trial) {
+    const int n = std::vector<int>{16, 100, 512, 2048}[trial % 4];
+    const int m = std::min(n, std::vector<int>{128, 128, 256, 32, 7}[trial % 5]);
+    const int64_t scale = std::vector<int64_t>{3, 1000, 1000000000}[trial % 3];
+    const unsigned empty_one_in = 1 + trial % 5;
+    std::vector<int64_t> counts(n, 0);
+    for (int64_t& c : counts) {
+      if (rng() % empty_one_in == 0) c = static_cast<int64_t>(rng() % scale);
+    }
+    if (trial % 7 == 0) std::sort(counts.rbegin(), counts.rend());  // decreasing, like |x|
+    ExpectSameEntropyThreshold(counts, m, "random");
+  }
+}
+
 TEST(EntropyObserverTest, OutlierFarBeyondTheSearchStart) {
   // All the mass within the first 100 of 2048 bins and one far value: every threshold between
   // has an empty last level. An infinite KL there would force the max; ours must not.
