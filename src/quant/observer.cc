@@ -3,8 +3,12 @@
 #include "quant/observer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#if defined(__x86_64__) && !defined(__clang__)
+#include <immintrin.h>
+#endif
 #include <limits>
 #include <utility>
 
@@ -183,10 +187,88 @@ EDGEFIT_AVX2_CLONE int64_t CountSlots(const float* data, int64_t count, float in
   return zero_vectors * kLanes;
 }
 
+// Set once from the CPU; SetHistogramAvx512 (tests) may turn it off.
+std::atomic<bool> histogram_avx512 {
+#if defined(__x86_64__) && !defined(__clang__)
+  __builtin_cpu_supports("avx512f")
+#else
+  false
+#endif
+};
+
+#if defined(__x86_64__) && !defined(__clang__)
+// The same counting with AVX-512 (used when the CPU has it): the slots of sixteen values are
+// computed at once and only the non-zero values' are kept (vpcompressd into `buf`); zeros are
+// only counted. The buffered slots are then counted in a tight loop, round-robin into the
+// copies: buffer position k into copy k % copies. Slots are counted in groups of eight; fewer
+// than eight left at the end go to copy 0, so a counter gets at most 8 / copies per 8 values
+// plus 7 + 15 (the scalar tail). Measured on mobilenet_v2's activations (13.8M values, 44%
+// zeros): the entropy Observe 22 -> 14 ms (scatter 1.4 -> 0.8 ns/value); on a cached Gaussian
+// without zeros 1.1 -> 0.8 ns/value (no lane extracts, fewer uops per increment). Sixteen lanes
+// in CountSlots itself (an avx512f clone) without the compression were slower.
+__attribute__((target("avx512f"))) int64_t CountNonZeroSlots512(const float* data, int64_t count,
+                                                                float inv_width, int n,
+                                                                int neg_offset, int zero_slot,
+                                                                uint16_t* counters, int stride,
+                                                                int copies) {
+  constexpr int kBuffer = 1024;
+  alignas(64) int32_t buf[kBuffer + 16];
+  uint16_t* copy[8];
+  for (int l = 0; l < 8; ++l) copy[l] = counters + (l & (copies - 1)) * stride;
+  const __m512 inv = _mm512_set1_ps(inv_width);
+  const __m512 last = _mm512_set1_ps(static_cast<float>(n - 1));
+  const __m512i neg = _mm512_set1_epi32(neg_offset);
+  const __m512 zero = _mm512_setzero_ps();
+  int pos = 0;
+  int64_t zeros = 0, i = 0;
+  auto count_buffered = [&](int end) {  // buf[0, end), end a multiple of 8
+    for (int k = 0; k < end; k += 8) {
+      for (int l = 0; l < 8; ++l) ++copy[l][buf[k + l]];
+    }
+  };
+  for (; i + 16 <= count; i += 16) {
+    const __m512 v = _mm512_loadu_ps(data + i);
+    const __mmask16 non_zero = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);
+    const __mmask16 negative = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
+    const __m512 scaled = _mm512_min_ps(_mm512_mul_ps(_mm512_abs_ps(v), inv), last);
+    __m512i slot = _mm512_cvttps_epi32(scaled);
+    slot = _mm512_mask_add_epi32(slot, negative, slot, neg);
+    _mm512_storeu_si512(buf + pos, _mm512_maskz_compress_epi32(non_zero, slot));
+    const int kept = __builtin_popcount(non_zero);
+    pos += kept;
+    zeros += 16 - kept;
+    if (pos >= kBuffer) {
+      const int end = pos & ~7;
+      count_buffered(end);
+      for (int k = end; k < pos; ++k) buf[k - end] = buf[k];
+      pos -= end;
+    }
+  }
+  count_buffered(pos & ~7);
+  for (int k = pos & ~7; k < pos; ++k) ++counters[buf[k]];
+  const float lastf = static_cast<float>(n - 1);
+  for (; i < count; ++i) {
+    const float v = data[i];
+    const float scaled = std::fabs(v) * inv_width;
+    const int bin = static_cast<int>(scaled < lastf ? scaled : lastf);
+    ++counters[v == 0.0f ? zero_slot : (v < 0.0f ? neg_offset + bin : bin)];
+  }
+  return zeros;
+}
+#endif
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // StreamingHistogram
+
+void SetHistogramAvx512(bool enabled) {
+#if defined(__x86_64__) && !defined(__clang__)
+  histogram_avx512 = enabled && __builtin_cpu_supports("avx512f");
+#else
+  (void)enabled;
+#endif
+}
 
 StreamingHistogram::StreamingHistogram(int num_bins, bool signed_bins)
     : signed_(signed_bins),
@@ -255,9 +337,9 @@ void StreamingHistogram::Add(const float* data, int64_t count, const FiniteScan&
     }
     return;
   }
-  // All finite: branch-free counting (CountSlots) into 16-bit counters that live in one scratch
-  // buffer per thread (reused, all zero between calls), added to the histogram after each block
-  // of values small enough that no counter can overflow.
+  // All finite: branch-free counting (CountNonZeroSlots512 or CountSlots) into 16-bit counters that
+  // live in one scratch buffer per thread (reused, all zero between calls), added to the histogram
+  // after each block of values small enough that no counter can overflow.
   const int bins = signed_ ? 2 * n : n;  // positive, then negative
   const int slots = bins + 8;            // then one zero counter per vector lane
   const int stride = slots;
@@ -270,16 +352,23 @@ void StreamingHistogram::Add(const float* data, int64_t count, const FiniteScan&
   }
   // One copy's counter gets at most 8 / copies increments per vector of 8 values, plus the
   // scalar tail's (< 8).
-  const int64_t block = (65535 - 7) / (8 / copies) * 8;
+  const int64_t block = (65535 - 22) / (8 / copies) * 8;
   static thread_local std::vector<uint16_t> counters;
   if (counters.size() < static_cast<size_t>(copies) * stride) {
     counters.assign(static_cast<size_t>(copies) * stride, 0);
   }
   const float inv_width_f = static_cast<float>(inv_width);
+  [[maybe_unused]] const bool use_avx512 = histogram_avx512.load(std::memory_order_relaxed);
   for (int64_t start = 0; start < count; start += block) {
     const int64_t size = std::min(count - start, block);
-    zeros_ += CountSlots(data + start, size, inv_width_f, n, signed_ ? n : 0, bins, counters.data(),
-                         stride, copies);
+#if defined(__x86_64__) && !defined(__clang__)
+    if (use_avx512) {
+      zeros_ += CountNonZeroSlots512(data + start, size, inv_width_f, n, signed_ ? n : 0, bins,
+                                     counters.data(), stride, copies);
+    } else
+#endif
+      zeros_ += CountSlots(data + start, size, inv_width_f, n, signed_ ? n : 0, bins,
+                           counters.data(), stride, copies);
     uint16_t* c = counters.data();
     for (int k = 0; k < copies; ++k, c += stride) {
       for (int j = 0; j < n; ++j) positive_[j] += c[j];

@@ -131,6 +131,10 @@ class StreamingHistogram {
   double width_ = 0.0;
 };
 
+// For tests: false makes StreamingHistogram::Add count with the AVX2 / portable code even on a
+// CPU with AVX-512 (which it uses by default); both must give the same counts.
+void SetHistogramAvx512(bool enabled);
+
 // The threshold searches on a histogram of magnitudes (`counts[i]` values in [i*w, (i+1)*w),
 // zeros excluded). Exposed for tests and for callers that keep their own histograms.
 //

@@ -323,7 +323,7 @@ void ExpectExactCounts(const std::vector<float>& v, int n, bool is_signed, const
   EXPECT_EQ(h.AbsCounts(), abs) << what;
 }
 
-TEST(StreamingHistogramTest, CountsExactlyLikeAPlainLoop) {
+void CheckCountsExactlyLikeAPlainLoop() {
   std::mt19937 rng(11);
   std::normal_distribution<float> gauss(0.0f, 1.0f);
   const float edge = 4.0f / 2048;  // bin edges of a [-4, 4] range over 2048 bins
@@ -365,6 +365,16 @@ TEST(StreamingHistogramTest, CountsExactlyLikeAPlainLoop) {
                              -0.0f, -std::numeric_limits<float>::infinity(), 0.001f};
     ExpectExactCounts(nf, 16, is_signed, "non-finite");
   }
+}
+
+TEST(StreamingHistogramTest, CountsExactlyLikeAPlainLoop) {
+  // Both counting paths: AVX-512 (where the CPU has it) and AVX2 / portable.
+  for (bool avx512 : {true, false}) {
+    SCOPED_TRACE(avx512 ? "avx512" : "avx2/portable");
+    SetHistogramAvx512(avx512);
+    CheckCountsExactlyLikeAPlainLoop();
+  }
+  SetHistogramAvx512(true);
 }
 
 TEST(StreamingHistogramTest, MagnitudeOnlyMatchesTheSignedSumAcrossRebinning) {
