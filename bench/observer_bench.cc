@@ -54,16 +54,18 @@ void BM_Observe(benchmark::State& state) {
   ObserverOptions o;
   o.method = method;
   auto observer = MakeRangeObserver(o);
+  SetHistogramAvx512(state.range(2) != 0);
   for (auto _ : state) observer->Observe(data.data(), static_cast<int64_t>(data.size()));
   benchmark::DoNotOptimize(observer->Range(true));
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(data.size()));
 }
 BENCHMARK(BM_Observe)
-    ->ArgNames({"method", "data"})
+    ->ArgNames({"method", "data", "avx512"})
     ->ArgsProduct({{static_cast<int>(CalibrationMethod::kMinMax),
                     static_cast<int>(CalibrationMethod::kPercentile),
                     static_cast<int>(CalibrationMethod::kEntropy)},
-                   {0, 1, 2, 3}});
+                   {0, 1, 2, 3},
+                   {1, 0}});
 
 // A 2048-bin histogram of |x| for a post-ReLU activation: a bulk near 0 and a long tail.
 std::vector<int64_t> TailHistogram() {
@@ -135,6 +137,7 @@ void BM_ObserveReal(benchmark::State& state) {
   }
   ObserverOptions o;
   o.method = static_cast<CalibrationMethod>(state.range(0));
+  SetHistogramAvx512(state.range(1) != 0);
   std::vector<std::unique_ptr<RangeObserver>> observers;
   for (size_t k = 0; k < tensors.size(); ++k) observers.push_back(MakeRangeObserver(o));
   int64_t values = 0, zeros = 0;
@@ -152,10 +155,11 @@ void BM_ObserveReal(benchmark::State& state) {
   state.counters["zeros"] = static_cast<double>(zeros) / static_cast<double>(values);
 }
 BENCHMARK(BM_ObserveReal)
-    ->ArgName("method")
-    ->Arg(static_cast<int>(CalibrationMethod::kMinMax))
-    ->Arg(static_cast<int>(CalibrationMethod::kPercentile))
-    ->Arg(static_cast<int>(CalibrationMethod::kEntropy))
+    ->ArgNames({"method", "avx512"})
+    ->ArgsProduct({{static_cast<int>(CalibrationMethod::kMinMax),
+                    static_cast<int>(CalibrationMethod::kPercentile),
+                    static_cast<int>(CalibrationMethod::kEntropy)},
+                   {1, 0}})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
