@@ -477,6 +477,7 @@ class KlSearch {
     pre_count_.assign(n_ + 1, 0.0);
     pre_nonzero_.assign(n_ + 1, 0.0);
     pre_plogp_.assign(n_ + 1, 0.0);
+    tables_.resize(static_cast<size_t>(n_ / m_ + 2));
     for (int64_t c : counts) total_ += static_cast<double>(c);
     if (total_ == 0.0) return;
     for (int j = 0; j < n_; ++j) {
@@ -560,7 +561,6 @@ class KlSearch {
   }
   // raw * log(raw / nonzero) of the levels [s, s + width), for every s.
   const std::vector<double>& LevelTable(int width) {
-    if (tables_.size() <= static_cast<size_t>(width)) tables_.resize(width + 1);
     std::vector<double>& t = tables_[width];
     if (t.empty()) {
       t.assign(n_ - width + 1, 0.0);
@@ -577,7 +577,9 @@ class KlSearch {
   int n_, m_;
   double total_ = 0.0;
   std::vector<double> pre_count_, pre_nonzero_, pre_plogp_;
-  std::vector<std::vector<double>> tables_;  // by level width
+  // By level width, i / m or i / m + 1 <= n / m + 1. Sized once: Fast holds references to two
+  // tables at a time.
+  std::vector<std::vector<double>> tables_;
 };
 
 }  // namespace
