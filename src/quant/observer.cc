@@ -356,8 +356,8 @@ void StreamingHistogram::Add(const float* data, int64_t count, const FiniteScan&
          (copies * stride * sizeof(uint16_t) > 40 * 1024 || count < int64_t{4} * copies * stride)) {
     copies /= 2;
   }
-  // One copy's counter gets at most 8 / copies increments per vector of 8 values, plus the
-  // scalar tail's (< 8).
+  // One copy's counter gets at most 8 / copies increments per 8 values, plus at most 22 more
+  // (CountNonZeroSlots512: < 8 buffered slots and < 16 tail values; CountSlots: < 8 tail values).
   const int64_t block = (65535 - 22) / (8 / copies) * 8;
   static thread_local std::vector<uint16_t> counters;
   if (counters.size() < static_cast<size_t>(copies) * stride) {
