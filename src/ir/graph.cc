@@ -311,6 +311,98 @@ Value* Graph::AddInitializer(const std::string& base, Tensor t) {
   return v;
 }
 
+// ---------------------------------------------------------------------------- Graph: copy
+
+std::unique_ptr<Graph> Graph::Clone(Graph* parent) const {
+  CloneScopes scopes;
+  return CloneIn(parent, scopes);
+}
+
+std::unique_ptr<Graph> Graph::CloneIn(Graph* parent, CloneScopes& scopes) const {
+  auto g = std::make_unique<Graph>(parent);
+  g->name = name;
+  g->doc_string = doc_string;
+  g->opaque_sparse_initializers = opaque_sparse_initializers;
+  g->opaque_quantization_annotations = opaque_quantization_annotations;
+  g->name_counters_ = name_counters_;
+  g->node_name_counters_ = node_name_counters_;
+  g->node_names_ = node_names_;
+
+  std::unordered_map<const Value*, Value*> map;
+  map.reserve(values_.size());
+  g->values_.reserve(values_.size());
+  for (const auto& [value_name, v] : values_) {
+    auto c = std::make_unique<Value>();
+    c->name_ = value_name;
+    c->graph_ = g.get();
+    c->type_ = v->type_;
+    c->doc_string = v->doc_string;
+    c->keep_value_info = v->keep_value_info;
+    c->is_outer_ref_ = v->is_outer_ref_;
+    c->encoding_ = v->encoding_;
+    if (v->initializer_) c->initializer_ = std::make_unique<Tensor>(v->initializer_->Clone());
+    map.emplace(v.get(), c.get());
+    g->values_.emplace(value_name, std::move(c));
+  }
+  scopes.push_back(&map);
+  // A value of this graph, or (implicit inputs of a subgraph's node) of an enclosing one.
+  auto copy_of = [&scopes](const Value* v) -> Value* {
+    if (!v) return nullptr;
+    for (size_t i = scopes.size(); i-- > 0;) {
+      auto it = scopes[i]->find(v);
+      if (it != scopes[i]->end()) return it->second;
+    }
+    return nullptr;  // not reachable for a valid graph
+  };
+  for (const Value* v : inputs_) g->AddInput(copy_of(v));
+  for (const Value* v : outputs_) g->AddOutput(copy_of(v));
+  for (const Value* v : initializers_) g->initializers_.push_back(copy_of(v));
+  for (const Value* v : value_info_order_) g->value_info_order_.push_back(copy_of(v));
+
+  for (const auto& n : nodes_) {
+    auto c = std::make_unique<Node>();
+    c->name_ = n->name_;
+    c->op_type_ = n->op_type_;
+    c->domain_ = n->domain_;
+    c->doc_string = n->doc_string;
+    c->graph_ = g.get();
+    Node* node = c.get();
+    node->self_ = g->nodes_.insert(g->nodes_.end(), std::move(c));
+    for (size_t i = 0; i < n->inputs_.size(); ++i) node->SetInput(i, copy_of(n->inputs_[i]));
+    node->outputs_.resize(n->outputs_.size(), nullptr);
+    for (size_t i = 0; i < n->outputs_.size(); ++i)
+      if (n->outputs_[i]) g->SetNodeOutput(node, i, copy_of(n->outputs_[i]));
+    node->attributes_ = n->attributes_;  // then what must not be shared: tensors, subgraphs
+    for (Attribute& a : node->attributes_) {
+      for (AttrTensor& t : a.tensors) t.tensor = t.tensor.Clone();
+      for (auto& sg : a.graphs) sg = std::shared_ptr<Graph>(sg->CloneIn(g.get(), scopes));
+    }
+    std::vector<Value*> implicit;
+    for (const Value* v : n->implicit_inputs_) implicit.push_back(copy_of(v));
+    g->SetImplicitInputs(node, std::move(implicit));
+  }
+  scopes.pop_back();
+  return g;
+}
+
+Model Model::Clone() const {
+  Model m;
+  m.ir_version = ir_version;
+  m.opset_imports = opset_imports;
+  m.producer_name = producer_name;
+  m.producer_version = producer_version;
+  m.domain = domain;
+  m.model_version = model_version;
+  m.doc_string = doc_string;
+  m.metadata_props = metadata_props;
+  m.graph = graph->Clone();
+  m.opaque_functions = opaque_functions;
+  m.opaque_training_info = opaque_training_info;
+  m.source_path = source_path;
+  m.external_data_files = external_data_files;
+  return m;
+}
+
 // ---------------------------------------------------------------------------- Graph: nodes
 
 std::string Graph::UniqueNodeName(const std::string& base) {

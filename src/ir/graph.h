@@ -300,7 +300,15 @@ class Graph {
   std::vector<std::string> opaque_sparse_initializers;
   std::vector<std::string> opaque_quantization_annotations;
 
+  // A deep copy (values, initializers with their own bytes, nodes in order, attributes and
+  // subgraphs), enclosed in `parent` (the copy of this graph's parent, for a subgraph).
+  std::unique_ptr<Graph> Clone(Graph* parent = nullptr) const;
+
  private:
+  // Value of this graph (or an enclosing one) -> its copy, innermost scope last.
+  using CloneScopes = std::vector<const std::unordered_map<const Value*, Value*>*>;
+  std::unique_ptr<Graph> CloneIn(Graph* parent, CloneScopes& scopes) const;
+
   Graph* parent_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<Value>> values_;
   std::list<std::unique_ptr<Node>> nodes_;
@@ -341,6 +349,9 @@ class Model {
   // it read; saving refuses to overwrite any of them without --in-place.
   std::string source_path;
   std::vector<std::string> external_data_files;
+
+  // A deep copy (Graph::Clone), with every field of the model.
+  Model Clone() const;
 
   // Opset version of a domain ("" and "ai.onnx" are the same), or -1 if not imported.
   int64_t OpsetVersion(const std::string& domain = "") const;

@@ -40,23 +40,6 @@ void ForEachComputedValue(const Graph& g, Fn fn) {
 
 }  // namespace
 
-StatusOr<Model> CopyModel(const Model& model) {
-  onnx::ModelProto proto;
-  RETURN_IF_ERROR(ModelToProto(model, &proto));
-  // Tensors that were loaded without their external data keep their references; the copy then
-  // also leaves them unread.
-  std::string base_dir;
-  if (!model.source_path.empty())
-    base_dir = std::filesystem::path(model.source_path).parent_path().string();
-  if (base_dir.empty()) base_dir = ".";
-  LoadOptions options;
-  options.load_external_data = false;
-  std::string origin = model.source_path.empty() ? "model copy" : model.source_path;
-  ASSIGN_OR_RETURN(Model copy, ModelFromProto(&proto, origin, base_dir, options));
-  copy.source_path = model.source_path;
-  return copy;
-}
-
 StatusOr<std::unordered_map<std::string, ConcreteValue>> RecordConcreteShapes(
     const Model& model, const ConcreteShapeOptions& options) {
   SessionOptions so;
@@ -224,7 +207,7 @@ StatusOr<FrozenShapes> InferFrozenShapes(const Model& model, const FrozenShapeOp
     return result;
   }
 
-  ASSIGN_OR_RETURN(Model copy, CopyModel(model));
+  Model copy = model.Clone();
   for (Value* v : copy.graph->AllValues()) {
     if (v->has_initializer()) continue;
     auto it = result.types.find(v->name());

@@ -75,7 +75,4 @@ StatusOr<FrozenShapes> InferFrozenShapes(const Model& model,
 // (inference errors, the executor cannot run) are appended to `warnings`, never fatal.
 void RecordStaticShapes(Model& model, std::vector<std::string>* warnings);
 
-// A deep copy of a model (through its protobuf form; subgraphs included).
-StatusOr<Model> CopyModel(const Model& model);
-
 }  // namespace edgefit
