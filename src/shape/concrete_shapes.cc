@@ -51,7 +51,10 @@ StatusOr<std::unordered_map<std::string, ConcreteValue>> RecordConcreteShapes(
   std::vector<NamedTensor> inputs;
   for (const Value* v : session->inputs()) {
     const TypeInfo& type = v->type();
-    std::optional<Shape> shape = type.StaticShape();
+    auto given = options.input_shapes.find(v->name());
+    std::optional<Shape> shape = given != options.input_shapes.end()
+                                     ? std::optional<Shape>(given->second)
+                                     : type.StaticShape();
     if (!shape)
       return FailedPrecondition("input '" + v->name() + "' " + type.ShapeString() +
                                 " has no static shape");
@@ -207,13 +210,15 @@ StatusOr<FrozenShapes> InferFrozenShapes(const Model& model, const FrozenShapeOp
     return result;
   }
 
-  Model copy = model.Clone();
-  for (Value* v : copy.graph->AllValues()) {
+  // The model itself runs (no copy): only its inputs need the frozen shapes.
+  ConcreteShapeOptions executor = options.executor;
+  for (const Value* v : g.inputs()) {
     if (v->has_initializer()) continue;
     auto it = result.types.find(v->name());
-    if (it != result.types.end()) v->type() = it->second;
+    if (it != result.types.end())
+      if (auto shape = it->second.StaticShape()) executor.input_shapes[v->name()] = *shape;
   }
-  auto recorded = RecordConcreteShapes(copy, options.executor);
+  auto recorded = RecordConcreteShapes(model, executor);
   if (!recorded.ok()) {
     result.executor_note = recorded.status().message();
     return result;

@@ -35,10 +35,13 @@ struct ConcreteShapeOptions {
   size_t max_memory_bytes = size_t{1} << 31;
   // Integer tensors up to this many elements have their contents recorded.
   int64_t max_recorded = 64;
+  // Shapes of the zero inputs by input name, instead of the inputs' declared (static) shapes.
+  std::unordered_map<std::string, Shape> input_shapes;
 };
 
 // Runs `model` once on zero-filled inputs and records every node output (main graph only).
-// Every graph input that is not an initializer must have a static shape. Fails if the session
+// Every graph input that is not an initializer must have a static shape (or one given in
+// options.input_shapes). Fails if the session
 // cannot be built (e.g. a missing kernel) or a kernel fails.
 StatusOr<std::unordered_map<std::string, ConcreteValue>> RecordConcreteShapes(
     const Model& model, const ConcreteShapeOptions& options = {});
