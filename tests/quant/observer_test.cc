@@ -155,14 +155,15 @@ TEST(ObserverTest, NonFiniteIgnoredAndCounted) {
   }
 }
 
-// The vectorized scan against a plain loop: every length around the lane count, every position
-// of a NaN or an infinity, extremes at the first and last element.
+// The vectorized scan against a plain loop: every length up to two full steps of the main loop
+// (4 x 16 values) and a tail, every position of a NaN or an infinity, extremes at the first and
+// last element.
 TEST(ScanFiniteTest, MatchesPlainLoop) {
   const float inf = std::numeric_limits<float>::infinity();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-5.0f, 3.0f);
-  for (int n = 0; n <= 70; ++n) {
+  for (int n = 0; n <= 140; ++n) {
     std::vector<float> base(n);
     for (float& x : base) x = dist(rng);
     std::vector<std::vector<float>> cases = {base};
