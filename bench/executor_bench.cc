@@ -2,7 +2,7 @@
 //   executor_bench --model FILE [--model FILE ...] [--threads 1,2] [--input NAME=FILE.npy]
 //                  [--profile RUNS] [benchmark flags, e.g. --benchmark_format=json]
 // --profile RUNS: instead of benchmarking, runs each model RUNS times and prints where the time
-// goes (per op type and the slowest nodes, timed between the observer's calls).
+// goes (per op type and per node, slowest first, timed between the observer's calls).
 // Dynamic dims are set to 1; inputs are seeded uniform [-1,1) floats unless a .npy is given for
 // an input of a model with that input name.
 #include <benchmark/benchmark.h>
@@ -120,8 +120,8 @@ int Profile(const Loaded& l, int threads, int runs) {
   for (const auto& [ms, op] : ops)
     std::printf("  %8.3f ms %5.1f%%  %s\n", ms, 100 * ms / in_nodes, op.c_str());
   std::sort(nodes.rbegin(), nodes.rend());
-  std::printf("  slowest nodes:\n");
-  for (size_t i = 0; i < nodes.size() && i < 15; ++i) {
+  std::printf("  nodes, slowest first:\n");
+  for (size_t i = 0; i < nodes.size(); ++i) {
     const Node* n = nodes[i].second;
     std::printf("  %8.3f ms  %s %s\n", nodes[i].first, n->Describe().c_str(),
                 node_shape[n].c_str());

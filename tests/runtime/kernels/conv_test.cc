@@ -289,6 +289,14 @@ TEST(ConvTest, FastPathsMatchDirectReference) {
       {{1, 64, 32, 32}, 64, {1, 1}, 1, {}, {}, {}},
       {{1, 64, 8, 8}, 64, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
       {{1, 128, 4, 4}, 96, {1, 1}, 1, {}, {}, {}, "NOTSET", false},
+      // PackedGemm (constant weights packed once): pointwise with M >= 4K and few columns
+      // (rows not a multiple of the panel height, groups, channels split over threads), and
+      // im2col of small depth (a first conv on 3 channels; K = 18 with groups).
+      {{1, 8, 7, 9}, 40, {1, 1}, 1, {}, {}, {}},
+      {{2, 8, 5, 5}, 70, {1, 1}, 2, {}, {}, {}, "NOTSET", false},
+      {{1, 32, 8, 8}, 160, {1, 1}, 1, {}, {}, {}},
+      {{1, 3, 30, 30}, 32, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}},
+      {{1, 3, 64, 64}, 16, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
       // Big enough that im2col is tiled (rows * columns > 256K floats).
       {{1, 32, 96, 96}, 4, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
   };
