@@ -610,14 +610,15 @@ EDGEFIT_VECTORIZE void AddBiasAndClamp(float* __restrict p, int64_t n, float bia
 }
 
 // Whether PackedGemm (weights packed once, bias and activation applied in the kernel) should
-// replace blas::Sgemm for an (M x K) * (K x N) conv product. Measured per node on mobilenet_v2
-// and resnet18 (executor_bench --profile, 1 thread, AVX-512): it wins where the weights are
-// large against the columns (N <= 1024 and M >= 4K: the 14x14 and 7x7 expanding 1x1 convs,
-// 0.80-0.87x the Sgemm time, because OpenBLAS re-packs all of W on every call), and on im2col
-// products of small depth (K < 32: a first conv on a 3-channel image, 0.90x); it loses on
-// large N with small K (up to 1.66x) and on products with M < K (up to 1.16x).
-bool PackedGemmPays(int64_t M, int64_t K, int64_t N, bool im2col) {
-  return (N <= 1024 && M >= 4 * K) || (im2col && K < 32);
+// replace blas::Sgemm for an (M x K) * (K x N) conv product. Measured per node with
+// executor_bench --profile (1 thread, AVX-512) on mobilenet_v2, resnet18 and ResNet-50-shaped
+// single 1x1 convs: for pointwise convs it is 0.65-0.95x the Sgemm path (OpenBLAS packs both
+// factors on every call, and writes the output three times: zeroed, accumulated, then bias and
+// activation) except for deep reductions that narrow the channels (M < K, K > 256: up to 1.1x,
+// where OpenBLAS's deeper blocking wins); on im2col products it wins only for small depths
+// (K < 32: a first conv on 3 channels, 0.9x) and loses ~4% on 3x3 convs of 64+ channels.
+bool PackedGemmPays(int64_t M, int64_t K, bool im2col) {
+  return im2col ? K < 32 : (M >= K || K <= 256);
 }
 
 // Columns per im2col tile: keep a column buffer around 1 MB (cache-resident for the Sgemm that
@@ -647,7 +648,12 @@ class ConvKernel : public Kernel {
         w.dim(1) == 1)  // one input channel per group: depthwise/direct
       return;
     const int64_t mg = w.dim(0) / group_, depth = w.numel() / w.dim(0);
-    if (!PackedGemmPays(mg, depth, 1, depth > w.dim(1))) return;
+    // Pointwise when every tap is one input element: a 1x1 kernel, stride 1, no explicit pads
+    // (any auto_pad then pads nothing; the run re-checks this on the actual geometry).
+    bool pointwise = depth == w.dim(1);
+    for (int64_t v : attrs_.strides) pointwise = pointwise && v == 1;
+    for (int64_t v : attrs_.pads) pointwise = pointwise && v == 0;
+    if (!PackedGemmPays(mg, depth, !pointwise)) return;
     for (int64_t gi = 0; gi < group_; ++gi)
       packed_.emplace_back(w.data<float>() + gi * mg * depth, mg, depth, depth);
     packed_from_ = w.data<float>();
@@ -722,7 +728,7 @@ class ConvKernel : public Kernel {
     // product is of a shape where they beat Sgemm.
     const PackedWeights* packed = !packed_.empty() && w == packed_from_ &&
                                           Wt.shape() == packed_shape_ &&
-                                          PackedGemmPays(mg, rows, S, !pointwise)
+                                          PackedGemmPays(mg, rows, !pointwise)
                                       ? packed_.data()
                                       : nullptr;
 

@@ -3,11 +3,13 @@
 //
 // OpenBLAS's sgemm packs both factors on every call: for the pointwise convs of mobilenet_v2
 // (1280 x 320 weights against 49 columns, ...) copying the weights cost about as much as the
-// multiply (perf: ~20% of an inference in sgemm_*copy). Here W is packed once into panels of
-// kPackedRows rows, k-major, and each call packs only X (in blocks of a few vector widths,
-// zero-padded) and runs a register-blocked kernel: kPackedRows x 2 vectors of accumulators,
-// AVX-512 or AVX2+FMA picked at run time (the build targets baseline x86-64), K in blocks that
-// keep the X block in L1. The bias and a fused Relu/Clip are applied as the tile is stored.
+// multiply (perf: ~20% of an inference in sgemm_*copy), and with beta = 0 it zeroes the output
+// before accumulating into it. Here W is packed once into panels of kPackedRows rows, k-major,
+// and each call packs only X (in blocks of NR columns, zero-padded) and runs a register-blocked
+// kernel, AVX-512 or AVX2+FMA picked at run time (the build targets baseline x86-64):
+// kPackedRows x 32 columns (16 accumulators of AVX-512's 32 registers) or kPackedRows x 8 (8 of
+// AVX2's 16). K runs in blocks of 1024. The bias and a fused Relu/Clip are applied as each
+// tile is stored, so the output is written once.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +18,7 @@
 
 namespace edgefit {
 
-constexpr int64_t kPackedRows = 6;
+constexpr int64_t kPackedRows = 8;
 
 class PackedWeights {
  public:
@@ -41,5 +43,9 @@ class PackedWeights {
 // in a plain loop). Single-threaded: callers split rows or columns over threads.
 void PackedGemm(const PackedWeights& w, int64_t m0, int64_t m1, const float* x, int64_t ldx,
                 int64_t n, const float* bias, float lo, float hi, float* y, int64_t ldy);
+
+// Tests: false makes PackedGemm use the AVX2-width tiles on an AVX-512 CPU (true restores the
+// default, the widest the CPU has).
+void SetPackedGemmAvx512(bool on);
 
 }  // namespace edgefit

@@ -56,28 +56,39 @@ void Check(const Case& c, std::mt19937& rng) {
   }
 }
 
-TEST(PackedGemmTest, MatchesLoopAcrossTileEdges) {
+// Both tile widths (on a CPU without AVX-512 both runs use the narrow one).
+class PackedGemmTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { SetPackedGemmAvx512(GetParam()); }
+  void TearDown() override { SetPackedGemmAvx512(true); }
+};
+
+TEST_P(PackedGemmTest, MatchesLoopAcrossTileEdges) {
   std::mt19937 rng(7);
-  for (int64_t rows : {1, 5, 6, 7, 13, 24}) {
-    for (int64_t depth : {1, 3, 127, 128, 129, 300}) {
-      for (int64_t n : {1, 7, 15, 16, 17, 31, 32, 33, 49, 100}) {
+  constexpr int64_t P = kPackedRows;
+  for (int64_t rows : {int64_t{1}, P - 1, P, P + 1, 2 * P + 1, 3 * P}) {
+    // Depths around the depth block (1024: partial sums kept in the output between blocks).
+    for (int64_t depth : {1, 3, 129, 1023, 1024, 1025, 2100}) {
+      // Columns around the tile widths (8 with AVX2, 32 with AVX-512).
+      for (int64_t n : {1, 7, 8, 9, 16, 17, 31, 32, 33, 49, 100}) {
         Check({rows, depth, n, 0, rows, (rows + depth + n) % 2 == 0}, rng);
       }
     }
   }
 }
 
-TEST(PackedGemmTest, RowRangesBiasAndClamp) {
+TEST_P(PackedGemmTest, RowRangesBiasAndClamp) {
   std::mt19937 rng(8);
-  Check({20, 40, 33, 6, 20, true}, rng);            // from the second panel to the end
-  Check({20, 40, 33, 12, 17, true}, rng);           // a middle range ending inside a panel
-  Check({20, 40, 33, 18, 100, false}, rng);         // m1 past the rows: clipped
-  Check({9, 200, 64, 0, 9, true, 0.f, 0.5f}, rng);  // Clip(0, 0.5) over two depth blocks
-  Check({9, 7, 20, 0, 9, false, 0.f, kInf}, rng);   // Relu
+  constexpr int64_t P = kPackedRows;
+  Check({3 * P - 2, 40, 33, P, 3 * P - 2, true}, rng);      // from the second panel on
+  Check({3 * P - 2, 40, 33, 2 * P, 2 * P + 3, true}, rng);  // a middle range, inside a panel
+  Check({3 * P - 2, 40, 33, 2 * P, 100, false}, rng);       // m1 past the rows: clipped
+  Check({9, 1100, 64, 0, 9, true, 0.f, 0.5f}, rng);         // Clip(0, 0.5), two depth blocks
+  Check({9, 7, 20, 0, 9, false, 0.f, kInf}, rng);           // Relu
   Check({9, 7, 20, 0, 9, true, -0.1f, 0.1f}, rng);
 }
 
-TEST(PackedGemmTest, EmptyDepthGivesTheBias) {
+TEST_P(PackedGemmTest, EmptyDepthGivesTheBias) {
   const std::vector<float> bias = {1.f, -2.f, 3.f};
   const PackedWeights packed(nullptr, 3, 0, 0);
   std::vector<float> y(3 * 4, 9.f);
@@ -89,7 +100,7 @@ TEST(PackedGemmTest, EmptyDepthGivesTheBias) {
   }
 }
 
-TEST(PackedGemmTest, NanAndInfPropagateAsInALoop) {
+TEST_P(PackedGemmTest, NanAndInfPropagateAsInALoop) {
   // Row 0 of W has an Inf, column 1 of X a NaN: y[0][j] = +-Inf (or NaN where Inf * 0 / NaN),
   // y[r][1] = NaN; everything else finite. Zero padding must not leak Inf * 0 into real outputs.
   const int64_t rows = 7, depth = 3, n = 5;
@@ -112,6 +123,11 @@ TEST(PackedGemmTest, NanAndInfPropagateAsInALoop) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(TileWidths, PackedGemmTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Avx512Tiles" : "Avx2Tiles";
+                         });
 
 }  // namespace
 }  // namespace edgefit
