@@ -716,6 +716,10 @@ class ConvKernel : public Kernel {
       DepthwiseConv2D(x, w, bias, y, N, C, mg, g, act, ctx);
       return Status::Ok();
     }
+    if (FewChannelConvApplies(C, group_, g)) {
+      FewChannelConv2D(x, w, bias, y, N, C, M, g, act, ctx);
+      return Status::Ok();
+    }
     if (cg == 1 || mg * rows * S <= kTinyMacs) {
       DirectConv(x, w, bias, y, N, C, M, group_, g, act, ctx);
       return Status::Ok();

@@ -94,3 +94,26 @@ StatusOr<Geometry> ForwardGeometry(const Attrs& a, const std::vector<int64_t>& i
 std::string Join(const std::vector<int64_t>& v);
 
 }  // namespace edgefit::spatial
+
+namespace edgefit {
+
+// Whether the CPU has AVX-512 (the widest tiles of the hand-blocked kernels).
+inline bool CpuHasAvx512() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") != 0;
+#else
+  return false;
+#endif
+}
+
+// Conv over 2-4 input channels in 2-D, group 1 (a first conv on an image; conv_few_channels.cc):
+// whether it applies, and the conv itself (y = clamp(bias + W * x) in NCHW, N images).
+bool FewChannelConvApplies(int64_t C, int64_t group, const spatial::Geometry& g);
+void FewChannelConv2D(const float* x, const float* w, const float* bias, float* y, int64_t N,
+                      int64_t C, int64_t M, const spatial::Geometry& g, const FusedActivation& act,
+                      KernelContext& ctx);
+// Tests: false makes it use the AVX2-width tiles on an AVX-512 CPU (true restores the default).
+void SetFewChannelConvAvx512(bool on);
+
+}  // namespace edgefit

@@ -134,15 +134,6 @@ EDGEFIT_VECTORIZE void RunNarrow(const PackedWeights& w, int64_t m0, int64_t m1,
   Run<8, 1>(w, m0, m1, x, ldx, n, bias, lo, hi, y, ldy);
 }
 
-bool CpuHasAvx512() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") != 0;
-#else
-  return false;
-#endif
-}
-
 std::atomic<bool> use_wide_tiles{CpuHasAvx512()};
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "kernel_test_util.h"
+#include "runtime/kernels/conv_impl.h"
 
 namespace edgefit {
 namespace {
@@ -306,6 +307,36 @@ TEST(ConvTest, FastPathsMatchDirectReference) {
       CheckConv(cases[i], rng, threads);
     }
   }
+}
+
+// The direct conv over 2-4 input channels (first convs), both tile widths, against the
+// reference: strides 1-3, dilation, asymmetric and auto pads, 1x1 to 7x7 kernels, output widths
+// around the tiles (8, 32 columns), channel counts around the 8-channel blocks, batches.
+TEST(ConvTest, FewInputChannelsMatchReference) {
+  std::mt19937 rng(99);
+  const std::vector<ConvCase> cases = {
+      {{1, 3, 24, 24}, 32, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}},  // mobilenet's first conv
+      {{2, 3, 30, 37}, 13, {7, 7}, 1, {2, 2}, {}, {3, 3, 3, 3}},  // resnet's, batch 2
+      {{1, 2, 9, 40}, 8, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
+      {{1, 4, 11, 33}, 9, {5, 3}, 1, {1, 3}, {}, {2, 0, 1, 2}},
+      {{1, 3, 10, 65}, 17, {3, 3}, 1, {2, 2}, {2, 2}, {2, 2, 2, 2}},
+      {{1, 3, 8, 31}, 7, {1, 1}, 1, {}, {}, {}},
+      {{1, 2, 12, 16}, 16, {4, 4}, 1, {4, 4}, {}, {}},
+      {{1, 3, 13, 50}, 5, {3, 3}, 1, {2, 2}, {}, {}, "SAME_UPPER"},
+      {{1, 3, 13, 50}, 5, {2, 2}, 1, {1, 1}, {}, {}, "SAME_LOWER", false},
+      {{1, 3, 6, 8}, 8, {3, 3}, 1, {}, {}, {1, 1, 1, 1}, "NOTSET", false},
+  };
+  for (bool wide : {false, true}) {
+    SetFewChannelConvAvx512(wide);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      for (int threads : {1, 2}) {
+        SCOPED_TRACE("case " + std::to_string(i) + " threads " + std::to_string(threads) +
+                     (wide ? " wide" : " narrow"));
+        CheckConv(cases[i], rng, threads);
+      }
+    }
+  }
+  SetFewChannelConvAvx512(true);
 }
 
 // ------------------------------------------------------------------------- ConvTranspose

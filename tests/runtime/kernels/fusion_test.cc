@@ -122,8 +122,10 @@ TEST(ConvFusion, ReluAndClipOnEveryConvPath) {
     // a multiple of the 8- and 16-wide blocks (7x7, 14x14 and 15x15 outputs)
     for (int64_t size : {6, 14, 30, 40}) {
       Builder b;
-      Value* x = b.Input({2, 8, size, size});
-      Value* c1 = b.Op("Relu", {b.Conv(x, 8, 16, 3, 1, 1)});                  // im2col
+      Value* x = b.Input({2, 3, size, size});
+      Value* c0 = b.Op("Clip", {b.Conv(x, 3, 8, 3, 1, 1), b.Scalar(-0.5f),  // 3 input channels
+                                b.Scalar(0.5f)});
+      Value* c1 = b.Op("Relu", {b.Conv(c0, 8, 16, 3, 1, 1)});                 // im2col
       Value* c2 = b.Op("Clip", {b.Conv(c1, 16, 16, 3, 2, 16), b.Scalar(0.f),  // depthwise
                                 b.Scalar(0.2f)});
       Value* c2s1 = b.Op("Clip", {b.Conv(c2, 16, 16, 3, 1, 16), b.Scalar(-0.1f),  // depthwise
@@ -133,7 +135,7 @@ TEST(ConvFusion, ReluAndClipOnEveryConvPath) {
       Value* c5 = b.Op("Clip", {b.Conv(c4, 8, 8, 3, 1, 1), b.Scalar(0.3f), b.Scalar(-0.3f)});
       Model& m = b.Done({c5});
       int negative = 0;
-      CheckFusion(m, {2, 8, size, size}, threads, &negative);
+      CheckFusion(m, {2, 3, size, size}, threads, &negative);
       EXPECT_EQ(negative, 2) << "the observer must see the Convs' own (unclamped) outputs";
     }
   }
