@@ -85,13 +85,39 @@ StatusOr<ChannelLayout> Layout(const Shape& shape, int axis) {
   return l;
 }
 
+// fn(channel, flat index of the run's first element) for each run of `inner` consecutive
+// elements of one channel, in memory order.
 template <typename Fn>
-void ForEachChannel(const ChannelLayout& l, Fn&& fn) {  // fn(channel, flat index)
-  for (int64_t o = 0; o < l.outer; ++o) {
-    for (int64_t c = 0; c < l.channels; ++c) {
-      const int64_t base = (o * l.channels + c) * l.inner;
-      for (int64_t i = 0; i < l.inner; ++i) fn(c, base + i);
-    }
+void ForEachRun(const ChannelLayout& l, Fn&& fn) {
+  for (int64_t o = 0; o < l.outer; ++o)
+    for (int64_t c = 0; c < l.channels; ++c) fn(c, (o * l.channels + c) * l.inner);
+}
+
+int64_t FirstNonFinite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return i;
+  return -1;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define EDGEFIT_QUANT_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define EDGEFIT_QUANT_CLONES
+#endif
+
+// q[i] = QuantizeValue(x[i], {scale, zero_point}) for a run of n values, written so that it
+// vectorizes (the division, rint, the NaN test and the clamp are all lane-wise); non-finite
+// inputs are the caller's to report.
+template <typename T>
+EDGEFIT_QUANT_CLONES void QuantizeRun(const float* __restrict x, int64_t n, float scale,
+                                      int32_t zero_point, float qmin, float qmax, T* __restrict q) {
+  const float zp = static_cast<float>(zero_point);
+  for (int64_t i = 0; i < n; ++i) {
+    float v = std::nearbyint(x[i] / scale) + zp;
+    v = v != v ? zp : v;  // NaN -> the zero point
+    v = v < qmin ? qmin : (v > qmax ? qmax : v);
+    q[i] = static_cast<T>(static_cast<int32_t>(v));
   }
 }
 
@@ -116,14 +142,13 @@ StatusOr<WeightParams> ChooseWeightParams(const Tensor& weight, DataType dtype, 
   std::vector<float> lo(layout.channels, 0.0f), hi(layout.channels, 0.0f);
   const float* w = weight.data<float>();
   int64_t bad = -1;
-  ForEachChannel(layout, [&](int64_t c, int64_t i) {
-    const float v = w[i];
-    if (!std::isfinite(v)) {
-      if (bad < 0) bad = i;
-      return;
+  ForEachRun(layout, [&](int64_t c, int64_t begin) {
+    const FiniteScan scan = ScanFinite(w + begin, layout.inner);
+    if (scan.non_finite > 0 && bad < 0) bad = begin + FirstNonFinite(w + begin, layout.inner);
+    if (scan.non_finite < layout.inner) {
+      lo[c] = std::min(lo[c], scan.finite.min);
+      hi[c] = std::max(hi[c], scan.finite.max);
     }
-    lo[c] = std::min(lo[c], v);
-    hi[c] = std::max(hi[c], v);
   });
   if (bad >= 0) {
     return InvalidArgument("weight element " + std::to_string(bad) + " is " +
@@ -176,11 +201,14 @@ StatusOr<Tensor> QuantizeTensor(const Tensor& value, const WeightParams& params,
   Tensor out(dtype, value.shape());
   const float* x = value.data<float>();
   int64_t bad = -1;
+  const float qmin = static_cast<float>(QuantMin(dtype)),
+              qmax = static_cast<float>(QuantMax(dtype));
   auto run = [&](auto* q) {
-    using T = std::remove_pointer_t<decltype(q)>;
-    ForEachChannel(layout, [&](int64_t c, int64_t i) {
-      if (!std::isfinite(x[i]) && bad < 0) bad = i;
-      q[i] = static_cast<T>(QuantizeValue(x[i], {params.scales[c], params.zero_points[c]}, dtype));
+    ForEachRun(layout, [&](int64_t c, int64_t begin) {
+      QuantizeRun(x + begin, layout.inner, params.scales[c], params.zero_points[c], qmin, qmax,
+                  q + begin);
+      if (bad < 0 && ScanFinite(x + begin, layout.inner).non_finite > 0)
+        bad = begin + FirstNonFinite(x + begin, layout.inner);
     });
   };
   if (dtype == DataType::kInt8) {

@@ -95,18 +95,8 @@ Tensor ScaleTensor(const std::vector<float>& scales, bool scalar) {
   return Tensor::FromVector<float>(DataType::kFloat, {static_cast<int64_t>(scales.size())}, scales);
 }
 
-FloatRange TensorRange(const Tensor& t) {
-  FloatRange r;
-  const float* d = t.data<float>();
-  bool first = true;
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    if (!std::isfinite(d[i])) continue;
-    if (first) r = {d[i], d[i]}, first = false;
-    r.min = std::min(r.min, d[i]);
-    r.max = std::max(r.max, d[i]);
-  }
-  return r;
-}
+// The range of the finite values ({0, 0} when there are none).
+FloatRange TensorRange(const Tensor& t) { return ScanFinite(t.data<float>(), t.numel()).finite; }
 
 Status CheckFloatModel(const Model& model) {
   for (const auto& n : model.graph->nodes())
@@ -421,9 +411,10 @@ StatusOr<QuantizeReport> QuantizeModel(Model& model, const TargetProfile* profil
         wv->name(), std::move(q), ScaleTensor(wp.scales, scalar),
         ZeroPointTensor(DataType::kInt8, wp.zero_points, scalar), wp.axis, weight.shape());
     node->SetInput(static_cast<size_t>(w.weight_input), wdq);
+    const FloatRange weight_range = TensorRange(weight);
     report.tensors.push_back({wv->name(), "weight", "int8", wp.scales[0], wp.zero_points[0],
-                              static_cast<int>(wp.scales.size()), TensorRange(weight).min,
-                              TensorRange(weight).max});
+                              static_cast<int>(wp.scales.size()), weight_range.min,
+                              weight_range.max});
     RemoveIfUnused(g, wv);
     if (bias_value && input_scale > 0) {
       const Tensor bias = *bias_value->initializer();
@@ -437,9 +428,10 @@ StatusOr<QuantizeReport> QuantizeModel(Model& model, const TargetProfile* profil
                                               ZeroPointTensor(DataType::kInt32, zeros, bias_scalar),
                                               bias_scalar ? -1 : 0, bias.shape());
       node->SetInput(static_cast<size_t>(w.bias_input), bdq);
+      const FloatRange bias_range = TensorRange(bias);
       report.tensors.push_back({bias_value->name(), "bias", "int32", bias_scales[0], 0,
-                                static_cast<int>(bias_scales.size()), TensorRange(bias).min,
-                                TensorRange(bias).max});
+                                static_cast<int>(bias_scales.size()), bias_range.min,
+                                bias_range.max});
       RemoveIfUnused(g, bias_value);
       bias_sites[node->name()].bias_dequantized = bdq->name();
     } else if (bias_value) {

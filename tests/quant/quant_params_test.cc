@@ -109,6 +109,50 @@ TEST(QuantizeTensorTest, RoundTripErrorAtMostHalfAStep) {
   }
 }
 
+// The vectorized per-run quantization against QuantizeValue element by element: per-tensor and
+// per-channel on axes 0 and 1 (runs of 1, 7 and 37 values), exact ties (round half to even),
+// saturation both ways, both 8-bit types; and the first non-finite element is the one reported.
+TEST(QuantizeTensorTest, MatchesQuantizeValueOnEveryLayout) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-3.0f, 3.0f);
+  const Shape shape = {3, 5, 7, 37};
+  std::vector<float> v(static_cast<size_t>(NumElements(shape)));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = i % 11 == 0 ? 0.25f * (i % 9) - 1.0f : dist(rng);
+  const Tensor t = Floats(shape, v);
+  for (DataType dtype : {DataType::kInt8, DataType::kUint8}) {
+    for (int axis : {-1, 0, 1, 3}) {
+      const int64_t channels = axis < 0 ? 1 : shape[static_cast<size_t>(axis)];
+      int64_t inner = 1;
+      for (size_t d = static_cast<size_t>(axis) + 1; axis >= 0 && d < shape.size(); ++d)
+        inner *= shape[d];
+      WeightParams p{axis, {}, {}};
+      for (int64_t c = 0; c < channels; ++c) {
+        p.scales.push_back(c % 2 ? 0.25f : 0.0125f);  // 0.25: ties; 0.0125: saturates
+        p.zero_points.push_back(dtype == DataType::kInt8 ? static_cast<int32_t>(c % 5) - 2
+                                                         : static_cast<int32_t>(100 + c));
+      }
+      auto q = QuantizeTensor(t, p, dtype);
+      ASSERT_TRUE(q.ok()) << q.status().ToString();
+      const std::vector<double> qv = q->ToDoubleVector();
+      for (size_t i = 0; i < v.size(); ++i) {
+        const int64_t c = axis < 0 ? 0 : static_cast<int64_t>(i) / inner % channels;
+        ASSERT_EQ(qv[i], QuantizeValue(v[i], {p.scales[c], p.zero_points[c]}, dtype))
+            << "axis " << axis << " element " << i;
+      }
+    }
+  }
+  std::vector<float> bad = v;
+  bad[1000] = INFINITY;
+  bad[2000] = NAN;
+  WeightParams per_channel{1, std::vector<float>(5, 0.1f), std::vector<int32_t>(5, 0)};
+  auto q = QuantizeTensor(Floats(shape, bad), per_channel, DataType::kInt8);
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.status().message().find("element 1000"), std::string::npos) << q.status().message();
+  auto w = ChooseWeightParams(Floats(shape, bad), DataType::kInt8, true, 0);
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find("element 1000"), std::string::npos) << w.status().message();
+}
+
 TEST(QuantizeTensorTest, InRangeRoundTripHalfStep) {
   // Asymmetric, values strictly inside the representable range: error <= scale / 2.
   const QuantParams p = ParamsForRange({-1.0f, 3.0f}, DataType::kInt8, false);
