@@ -107,6 +107,12 @@ inline bool CpuHasAvx512() {
 #endif
 }
 
+// Conv with one input channel per group (channel multiplier mg), 1-D or 2-D
+// (conv_depthwise.cc): y = clamp(bias + W * x) in NCHW, `batch` images of `channels` channels.
+void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y, int64_t batch,
+                     int64_t channels, int64_t mg, const spatial::Geometry& geo,
+                     const FusedActivation& act, KernelContext& ctx);
+
 // Conv over 2-4 input channels in 2-D, group 1 (a first conv on an image; conv_few_channels.cc):
 // whether it applies, and the conv itself (y = clamp(bias + W * x) in NCHW, N images).
 bool FewChannelConvApplies(int64_t C, int64_t group, const spatial::Geometry& g);

@@ -275,6 +275,12 @@ TEST(ConvTest, FastPathsMatchDirectReference) {
       {{1, 3, 12, 40}, 3, {5, 5}, 3, {}, {}, {2, 2, 2, 2}},
       {{1, 3, 12, 41}, 3, {5, 5}, 3, {2, 2}, {}, {2, 2, 2, 2}},
       {{2, 5, 7, 7}, 5, {3, 3}, 5, {}, {}, {1, 1, 1, 1}},
+      // Depthwise on narrow planes (flat vectors across rows): dilated, 5x5 with asymmetric
+      // pads, 1-D with a channel multiplier, 31 columns (the widest flat plane).
+      {{1, 4, 11, 12}, 4, {3, 3}, 4, {}, {2, 2}, {2, 2, 2, 2}},
+      {{1, 3, 9, 20}, 3, {5, 5}, 3, {}, {}, {2, 1, 2, 3}},
+      {{2, 4, 30}, 8, {3}, 4, {}, {}, {1, 1}},
+      {{1, 2, 10, 31}, 2, {3, 3}, 2, {}, {}, {1, 1, 1, 1}},
       {{1, 2, 6, 6}, 4, {2, 2}, 2, {}, {}, {}},
       // Tiny (direct loop).
       {{1, 2, 3, 3}, 2, {2, 2}, 1, {}, {}, {1, 0, 0, 1}},
