@@ -21,7 +21,7 @@ packages=(
   clang libclang-rt-14-dev
   time
   graphviz chromium
-  libssl-dev
+  libssl-dev libmimalloc-dev
 )
 # Node.js + npm run the ONNX Runtime oracle (tests) and benchmark peer. Debian's packages are
 # used only when no node/npm is installed (a NodeSource nodejs already bundles npm and

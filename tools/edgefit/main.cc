@@ -15,9 +15,10 @@ int main(int argc, char** argv) {
   using namespace edgefit::cli;
   // First: OpenBLAS's idle worker threads spin until blas::Init stops them (blas.cc).
   edgefit::blas::Init();
-  // Large buffers (samples, tensors of MBs) are allocated and freed once per calibration sample
-  // or verification run: keep them in the heap instead of mapping fresh zeroed pages each time
-  // (glibc's defaults unmap and trim them, and the page faults were ~2% of a calibration).
+  // Builds without mimalloc (sanitizers): large buffers (samples, tensors of MBs) are allocated
+  // and freed once per calibration sample or verification run: keep them in glibc's heap
+  // instead of mapping fresh zeroed pages each time (its defaults unmap and trim them, and the
+  // page faults were ~2% of a calibration). With mimalloc these calls change nothing.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   CLI::App app{"edgefit: make ONNX models deployable on edge NPUs (STM32N6, Kneron KL730, ...)",
