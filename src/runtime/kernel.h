@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "edgefit/status.h"
@@ -138,6 +139,9 @@ class KernelRegistry {
 
  private:
   std::vector<KernelDef> defs_;
+  // op_type -> indices into defs_, in the order they were added (Find returns the first match,
+  // as a scan of defs_ would, without comparing every def's strings).
+  std::unordered_map<std::string, std::vector<size_t>> by_op_;
 };
 
 // The registry holding every kernel edgefit ships (built once from the list in registry.cc).

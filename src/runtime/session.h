@@ -73,6 +73,17 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
+// The arena planner's placement (exposed for tests): blocks of `bytes` alive from step `first`
+// to step `last` (inclusive, first <= last) are placed in the given order, each at the lowest
+// offset where it overlaps no block placed before it that is alive at the same time (first fit
+// among the blocks alive with it, sorted by offset). Returns each block's offset; *total gets the
+// arena size (the largest end).
+struct ArenaBlock {
+  size_t bytes = 0;
+  int first = 0, last = 0;
+};
+std::vector<size_t> PlaceArenaBlocks(const std::vector<ArenaBlock>& blocks, size_t* total);
+
 // Number of hardware threads available to the process.
 int DefaultThreadCount();
 

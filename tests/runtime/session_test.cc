@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "kernel_test_util.h"
 
 namespace edgefit {
@@ -180,6 +182,90 @@ TEST(SessionTest, MaxMemoryAcceptsModelWithinLimit) {
   opt.max_memory_bytes = 64 << 20;
   auto s = Session::Create(m, opt);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
+}
+
+// The plain scan the windowed placement replaced: first fit among every block placed before that
+// is alive at the same time.
+std::vector<size_t> ReferencePlacement(const std::vector<ArenaBlock>& blocks, size_t* total) {
+  std::vector<size_t> offsets;
+  *total = 0;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    std::vector<std::pair<size_t, size_t>> busy;
+    for (size_t j = 0; j < i; ++j)
+      if (blocks[j].first <= blocks[i].last && blocks[i].first <= blocks[j].last)
+        busy.push_back({offsets[j], offsets[j] + blocks[j].bytes});
+    std::sort(busy.begin(), busy.end());
+    size_t offset = 0;
+    for (const auto& [start, end] : busy) {
+      if (offset + blocks[i].bytes <= start) break;
+      offset = std::max(offset, end);
+    }
+    offsets.push_back(offset);
+    *total = std::max(*total, offset + blocks[i].bytes);
+  }
+  return offsets;
+}
+
+TEST(ArenaPlacementTest, SameOffsetsAsPlainScanAndNoOverlap) {
+  uint64_t seed = 12345;
+  auto next = [&seed](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  for (int trial = 0; trial < 20; ++trial) {
+    const int steps = 1 + static_cast<int>(next(300));
+    std::vector<ArenaBlock> blocks;
+    const int n = static_cast<int>(next(400));
+    for (int i = 0; i < n; ++i) {
+      ArenaBlock b;
+      b.bytes = 64 * (1 + next(8));
+      b.first = static_cast<int>(next(steps));
+      // Mostly short lifetimes, some across many windows.
+      b.last = b.first + static_cast<int>(next(4) == 0 ? next(steps) : next(3));
+      blocks.push_back(b);
+    }
+    std::stable_sort(blocks.begin(), blocks.end(),
+                     [](const ArenaBlock& a, const ArenaBlock& b) { return a.bytes > b.bytes; });
+    size_t total = 0, ref_total = 0;
+    std::vector<size_t> offsets = PlaceArenaBlocks(blocks, &total);
+    std::vector<size_t> ref = ReferencePlacement(blocks, &ref_total);
+    ASSERT_EQ(offsets, ref) << "trial " << trial;
+    EXPECT_EQ(total, ref_total);
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      EXPECT_LE(offsets[i] + blocks[i].bytes, total);
+      for (size_t j = i + 1; j < blocks.size(); ++j) {
+        bool alive_together =
+            blocks[i].first <= blocks[j].last && blocks[j].first <= blocks[i].last;
+        bool disjoint = offsets[i] + blocks[i].bytes <= offsets[j] ||
+                        offsets[j] + blocks[j].bytes <= offsets[i];
+        EXPECT_TRUE(!alive_together || disjoint) << "blocks " << i << " and " << j;
+      }
+    }
+  }
+}
+
+TEST(ArenaPlacementTest, ReusesMemoryOfDeadBlocks) {
+  // 0 and 1 are alive together; 2 starts after both died and reuses offset 0.
+  std::vector<ArenaBlock> blocks = {{128, 0, 1}, {64, 1, 2}, {64, 3, 4}};
+  size_t total = 0;
+  EXPECT_EQ(PlaceArenaBlocks(blocks, &total), (std::vector<size_t>{0, 128, 0}));
+  EXPECT_EQ(total, 192u);
+}
+
+TEST(KernelRegistryTest, FindReturnsFirstMatchingDefinition) {
+  KernelRegistry r;
+  auto k = SimpleKernel([](KernelContext&) { return Status::Ok(); });
+  r.Add("Op", 1, 10, k);
+  r.Add("Op", 5, 20, k);
+  r.Add("custom.dom", "Op", 1, 20, k);
+  r.Add("Other", 1, 20, k);
+  EXPECT_EQ(r.Find("", "Op", 7), &r.defs()[0]);
+  EXPECT_EQ(r.Find("ai.onnx", "Op", 7), &r.defs()[0]);
+  EXPECT_EQ(r.Find("", "Op", 15), &r.defs()[1]);
+  EXPECT_EQ(r.Find("custom.dom", "Op", 3), &r.defs()[2]);
+  EXPECT_EQ(r.Find("", "Op", 21), nullptr);
+  EXPECT_EQ(r.Find("", "Missing", 7), nullptr);
+  EXPECT_EQ(r.Find("custom.dom", "Other", 7), nullptr);
 }
 
 }  // namespace
