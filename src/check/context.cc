@@ -58,10 +58,10 @@ CheckContext::CheckContext(const Model& model, const TargetProfile& profile,
   auto frozen = InferFrozenShapes(model, frozen_options);
   if (frozen.ok()) {
     frozen_ = std::move(frozen).value();
-    for (const Value* v : model.graph->AllValues()) {
-      auto it = frozen_.types.find(v->name());
-      if (it != frozen_.types.end()) frozen_types_[v] = &it->second;
-    }
+    // By name, without AllValues (which sorts every value's name): the same pairs.
+    frozen_types_.reserve(frozen_.types.size());
+    for (const auto& [name, type] : frozen_.types)
+      if (const Value* v = model.graph->FindValue(name)) frozen_types_[v] = &type;
   } else {
     freeze_error_ = frozen.status().message();
   }
