@@ -1,9 +1,13 @@
 #include "passes/constant_eval.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <new>
 #include <queue>
 
 #include "passes/pass_util.h"
+#include "runtime/blas.h"
 #include "runtime/session.h"
 
 namespace edgefit {
@@ -143,8 +147,111 @@ std::vector<Node*> TopoOrder(const Graph& g) {
   return order;
 }
 
+namespace {
+
+// What a kernel sees when it runs alone on constant inputs: one thread, heap outputs.
+class DirectContext final : public KernelContext {
+ public:
+  DirectContext(const std::vector<const Tensor*>& inputs, const Node& node,
+                const std::string* description)
+      : node_(node), outputs_(node.num_outputs()) {
+    inputs_ = inputs;
+    num_outputs_ = node.num_outputs();
+    node_description_ = description;
+  }
+  bool output_wanted(size_t i) const override { return i < num_outputs_ && node_.output(i); }
+  StatusOr<Tensor*> Output(size_t i, DataType dtype, const Shape& shape) override {
+    if (i >= num_outputs_) return Error("output index " + std::to_string(i) + " out of range");
+    if (NumElements(shape) < 0)
+      return Error("output shape " + ShapeToString(shape) + " is invalid");
+    Tensor* slot = &outputs_[i];
+    if (!node_.output(i)) {
+      extra_.emplace_back();
+      slot = &extra_.back();
+    }
+    ASSIGN_OR_RETURN(*slot, Tensor::Create(dtype, shape));
+    return slot;
+  }
+  Status OutputView(size_t i, size_t input_index, const Shape& shape) override {
+    const Tensor* in = input(input_index);
+    if (!in) return Error("view of a missing input");
+    if (NumElements(shape) != in->numel())
+      return Error("cannot view " + ShapeToString(in->shape()) + " as " + ShapeToString(shape));
+    if (output_wanted(i)) outputs_[i] = in->Reshaped(shape);
+    return Status::Ok();
+  }
+  Status SetOutput(size_t i, const Tensor& tensor) override {
+    if (output_wanted(i)) outputs_[i] = tensor;
+    return Status::Ok();
+  }
+  int num_threads() const override { return 1; }
+  void ParallelFor(int64_t n, const std::function<void(int64_t, int64_t)>& fn) const override {
+    if (n > 0) fn(0, n);
+  }
+  void* Scratch(size_t bytes) override {  // 64-byte aligned, as the session's
+    if (bytes > scratch_bytes_ || !scratch_) {
+      scratch_.reset(
+          static_cast<std::byte*>(::operator new(bytes + 64, std::align_val_t(64), std::nothrow)));
+      scratch_bytes_ = scratch_ ? bytes : 0;
+    }
+    return scratch_.get();
+  }
+  std::vector<Tensor>& outputs() { return outputs_; }
+
+ private:
+  const Node& node_;
+  std::vector<Tensor> outputs_;
+  std::deque<Tensor> extra_;
+  struct AlignedDelete {
+    void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t(64)); }
+  };
+  std::unique_ptr<std::byte, AlignedDelete> scratch_;
+  size_t scratch_bytes_ = 0;
+};
+
+// EvaluateNode without a Session: the node's kernel is made and run directly, on the node
+// itself (kernel factories read only its op, attributes and which inputs are present; the input
+// types given are those of initializers holding `inputs`, as in the one-node model). nullopt
+// when anything goes differently from a plain successful run: the caller then takes the
+// Session path, whose errors are the ones to report.
+std::optional<std::vector<Tensor>> EvaluateDirectly(const Model& model, const Node& node,
+                                                    const std::vector<const Tensor*>& inputs) {
+  const int64_t opset = model.OpsetVersion(node.domain());
+  if (opset < 0 || node.HasSubgraphs()) return std::nullopt;
+  const KernelDef* def = DefaultKernelRegistry().Find(node.domain(), node.op_type(), opset);
+  if (!def) return std::nullopt;
+  std::vector<TypeInfo> types(inputs.size());
+  KernelInit init{node, opset, {}, {}, node.num_outputs()};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i]) types[i] = TypeInfo::Tensor(inputs[i]->dtype(), inputs[i]->shape());
+    init.input_types.push_back(inputs[i] ? &types[i] : nullptr);
+    init.constant_inputs.push_back(inputs[i]);
+  }
+  blas::Init();  // as Session::Create
+  auto kernel = def->factory(init);
+  if (!kernel.ok()) return std::nullopt;
+  const std::string description = init.Describe();
+  DirectContext ctx(inputs, node, &description);
+  if (!(*kernel)->Run(ctx).ok()) return std::nullopt;
+  std::vector<Tensor> out(node.num_outputs());
+  for (size_t i = 0; i < node.num_outputs(); ++i) {
+    if (!node.output(i)) continue;
+    if (ctx.outputs()[i].dtype() == DataType::kUndefined) return std::nullopt;
+    out[i] = ctx.outputs()[i].Clone();
+  }
+  return out;
+}
+
+}  // namespace
+
 StatusOr<std::vector<Tensor>> EvaluateNode(const Model& model, const Node& node,
                                            const std::vector<const Tensor*>& inputs) {
+  if (auto direct = EvaluateDirectly(model, node, inputs)) return std::move(*direct);
+  return EvaluateNodeInSession(model, node, inputs);
+}
+
+StatusOr<std::vector<Tensor>> EvaluateNodeInSession(const Model& model, const Node& node,
+                                                    const std::vector<const Tensor*>& inputs) {
   Model sub;
   sub.ir_version = model.ir_version > 0 ? model.ir_version : 8;
   sub.opset_imports = model.opset_imports;

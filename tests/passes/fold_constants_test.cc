@@ -1,5 +1,7 @@
 // fold-constants: Shape chains on static shapes, constant arithmetic, graph outputs, repetition
 // with shape inference, and what must never be folded.
+#include <cstring>
+
 #include "graph_builder.h"
 #include "pass_test_util.h"
 #include "passes/constant_eval.h"
@@ -153,6 +155,68 @@ TEST(FoldConstantsTest, EvaluatorComputesShapeWithStartAndEnd) {
   const Tensor* t = eval.Evaluate(s);
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(*t->ToInt64Vector(), (std::vector<int64_t>{3, 4}));
+}
+
+// EvaluateNode runs kernels directly (no Session); the one-node Session is the reference: same
+// dtypes, shapes and bytes on ops of the shape arithmetic, a view, an op with two outputs, an
+// omitted optional input, and the same error where the kernel refuses its inputs.
+TEST(FoldConstantsTest, DirectEvaluationMatchesSessionEvaluation) {
+  GraphBuilder b(13);
+  Value* f = b.Floats("f", {2, 4});
+  Value* ints = b.Ints("ints", {1, 8, 3, 36});
+  Value* idx = b.Ints("idx", {0});
+  Value* shape = b.Ints("shape", {4, 2});
+  Value* axes = b.Ints("axes", {0});
+  Value* big = b.Ints("big", {9});
+  b.Op("Gather", {ints, idx}, "gather", {Attribute::Int("axis", 0)});
+  b.Op("Unsqueeze", {idx, axes}, "unsq");
+  b.Op("Concat", {idx, ints}, "concat", {Attribute::Int("axis", 0)});
+  b.Op("Reshape", {f, shape}, "reshape");
+  b.Op("Mul", {f, f}, "mul");
+  b.Op("Cast", {ints}, "cast", {Attribute::Int("to", static_cast<int64_t>(DataType::kFloat))});
+  b.Op("Transpose", {f}, "transpose", {Attribute::Ints("perm", {1, 0})});
+  b.Op("Relu", {f}, "relu");
+  b.Op("Gather", {ints, big}, "bad_gather", {Attribute::Int("axis", 0)});
+  Value* s0 = *b.g().CreateValue("split0");
+  Value* s1 = *b.g().CreateValue("split1");
+  Node* split = b.g().AddNode("Split", {f}, {s0, s1}, "split");
+  split->SetAttribute(Attribute::Int("axis", 1));
+  (void)split;
+  Value* c = *b.g().CreateValue("clip");
+  b.g().AddNode("Clip", {f, nullptr, b.Floats("hi", {}, 0.6f)}, {c}, "clip_node");
+  int compared = 0;
+  for (const auto& node : b.g().nodes()) {
+    std::vector<const Tensor*> inputs;
+    for (const Value* in : node->inputs()) inputs.push_back(in ? in->initializer() : nullptr);
+    auto direct = EvaluateNode(b.model, *node, inputs);
+    auto reference = EvaluateNodeInSession(b.model, *node, inputs);
+    ASSERT_EQ(direct.ok(), reference.ok()) << node->Describe();
+    if (!direct.ok()) {
+      EXPECT_EQ(node->name(), "bad_gather_node");
+      EXPECT_EQ(direct.status().message(), reference.status().message());
+      continue;
+    }
+    ASSERT_EQ(direct->size(), reference->size()) << node->Describe();
+    for (size_t i = 0; i < direct->size(); ++i) {
+      const Tensor& a = (*direct)[i];
+      const Tensor& r = (*reference)[i];
+      ASSERT_EQ(a.dtype(), r.dtype()) << node->Describe();
+      ASSERT_EQ(a.shape(), r.shape()) << node->Describe();
+      ASSERT_GT(a.nbytes(), 0u) << node->Describe();
+      EXPECT_EQ(std::memcmp(a.raw(), r.raw(), a.nbytes()), 0) << node->Describe();
+      // An independent copy, not a view of the input.
+      for (const Tensor* in : inputs)
+        if (in) EXPECT_FALSE(a.SameStorage(*in)) << node->Describe();
+    }
+    ++compared;
+  }
+  EXPECT_EQ(compared, 10);
+  // Spot values.
+  Node* g = b.NodeOf("gather");
+  auto gathered = EvaluateNode(
+      b.model, *g, {b.g().FindValue("ints")->initializer(), b.g().FindValue("idx")->initializer()});
+  ASSERT_TRUE(gathered.ok());
+  EXPECT_EQ(*(*gathered)[0].ToInt64Vector(), (std::vector<int64_t>{1}));
 }
 
 }  // namespace
