@@ -36,12 +36,19 @@ std::string ReasonFor(const Finding& f, const std::set<std::string>& ran,
   return why;
 }
 
-// Every value's type in `g` and its subgraphs.
+// The type of every value in `g` and its subgraphs that shape inference can refine: it merges
+// what ONNX reports by name, i.e. node outputs, graph outputs and value_info records (inputs too,
+// for safety). Not Graph::AllValues, which sorts every value's name (~3 ms on 10k nodes).
 void SaveTypes(const Graph& g, std::vector<std::pair<Value*, TypeInfo>>* saved) {
-  for (Value* v : g.AllValues()) saved->push_back({v, v->type()});
-  for (const auto& n : g.nodes())
+  for (Value* v : g.inputs()) saved->push_back({v, v->type()});
+  for (Value* v : g.outputs()) saved->push_back({v, v->type()});
+  for (Value* v : g.value_info_order()) saved->push_back({v, v->type()});
+  for (const auto& n : g.nodes()) {
+    for (Value* v : n->outputs())
+      if (v) saved->push_back({v, v->type()});
     for (const Attribute& a : n->attributes())
       for (const auto& sg : a.graphs) SaveTypes(*sg, saved);
+  }
 }
 
 // `inspect`'s statistics of the model with ONNX-inferred shapes, leaving `model` as it was:
