@@ -480,6 +480,9 @@ StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
   const KernelRegistry& registry = options.registry ? *options.registry : DefaultKernelRegistry();
   const Graph& g = *model.graph;
 
+  s.index.reserve(g.num_values());
+  s.values.reserve(g.num_values());
+  s.constants.reserve(g.num_values());
   auto index_of = [&](const Value* v) {
     auto it = s.index.find(v);
     if (it != s.index.end()) return it->second;
@@ -500,6 +503,7 @@ StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
   // Nodes must run after their producers; a file may list them out of order.
   {
     std::unordered_map<const Node*, size_t> pos;
+    pos.reserve(order.size());
     for (size_t i = 0; i < order.size(); ++i) pos[order[i]] = i;
     bool sorted = true;
     for (const Node* n : order)
