@@ -206,7 +206,9 @@ TEST(FoldConstantsTest, DirectEvaluationMatchesSessionEvaluation) {
       EXPECT_EQ(std::memcmp(a.raw(), r.raw(), a.nbytes()), 0) << node->Describe();
       // An independent copy, not a view of the input.
       for (const Tensor* in : inputs)
-        if (in) EXPECT_FALSE(a.SameStorage(*in)) << node->Describe();
+        if (in) {
+          EXPECT_FALSE(a.SameStorage(*in)) << node->Describe();
+        }
     }
     ++compared;
   }

@@ -158,6 +158,25 @@ StatusOr<Geometry> ForwardGeometry(const Attrs& a, const std::vector<int64_t>& i
 
 }  // namespace spatial
 
+PlaneWindow PlaneWindowOf(const spatial::Geometry& g) {
+  const bool one_d = g.rank == 1;
+  const size_t l = g.rank - 1;
+  PlaneWindow w;
+  w.H = one_d ? 1 : g.in[0];
+  w.W = g.in[l];
+  w.OH = one_d ? 1 : g.out[0];
+  w.OW = g.out[l];
+  w.KH = one_d ? 1 : g.kernel[0];
+  w.KW = g.kernel[l];
+  w.SH = one_d ? 1 : g.stride[0];
+  w.SW = g.stride[l];
+  w.DH = one_d ? 1 : g.dilation[0];
+  w.DW = g.dilation[l];
+  w.PH = one_d ? 0 : g.pad_begin[0];
+  w.PW = g.pad_begin[l];
+  return w;
+}
+
 namespace {
 
 using spatial::AutoPad;
@@ -247,27 +266,13 @@ void ForEachLine(const Geometry& g, int64_t row, int64_t s0, int64_t count,
 }
 
 // 1-D/2-D geometry (1-D as H = 1) for im2col.
-struct Im2ColGeometry {
-  int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
+struct Im2ColGeometry : PlaneWindow {
   int64_t rows, wp;  // the zero-padded plane: rows x wp, pad[r][c] = x[r - PH][c - PW]
 };
 
 Im2ColGeometry MakeIm2ColGeometry(const Geometry& g) {
-  const bool one_d = g.rank == 1;
-  const size_t l = g.rank - 1;
   Im2ColGeometry m;
-  m.H = one_d ? 1 : g.in[0];
-  m.W = g.in[l];
-  m.OH = one_d ? 1 : g.out[0];
-  m.OW = g.out[l];
-  m.KH = one_d ? 1 : g.kernel[0];
-  m.KW = g.kernel[l];
-  m.SH = one_d ? 1 : g.stride[0];
-  m.SW = g.stride[l];
-  m.DH = one_d ? 1 : g.dilation[0];
-  m.DW = g.dilation[l];
-  m.PH = one_d ? 0 : g.pad_begin[0];
-  m.PW = g.pad_begin[l];
+  static_cast<PlaneWindow&>(m) = PlaneWindowOf(g);
   m.rows = (m.OH - 1) * m.SH + (m.KH - 1) * m.DH + 1;
   m.wp = (m.OW - 1) * m.SW + (m.KW - 1) * m.DW + 1;
   return m;

@@ -22,9 +22,7 @@ namespace {
 
 // ---------------------------------------------------------------- rows
 
-struct DepthwiseGeometry {
-  int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
-};
+using DepthwiseGeometry = PlaneWindow;
 
 // Depthwise output columns [ow, ow + B) of one row from a zero-padded input plane:
 // pad[r][c] = x[r - PH][c - PW] (0 outside), wide and tall enough that every block reads inside
@@ -45,22 +43,7 @@ EDGEFIT_ALWAYS_INLINE void DepthwiseBlock(const float* base, int64_t wp, const f
     for (int64_t kw = 0; kw < KW; ++kw) {
       const float* p = xr + kw * g.DW;
       V v;
-      if constexpr (S == 1) {
-        std::memcpy(&v, p, sizeof v);
-#if defined(__GNUC__) && !defined(__clang__)
-      } else if constexpr (S == 2) {
-        // The even elements of 2B consecutive floats.
-        using I = typename IntVector<B>::type;
-        V lo_half, hi_half;
-        std::memcpy(&lo_half, p, sizeof lo_half);
-        std::memcpy(&hi_half, p + B, sizeof hi_half);
-        I even;
-        for (int j = 0; j < B; ++j) even[j] = 2 * j;
-        v = __builtin_shuffle(lo_half, hi_half, even);
-#endif
-      } else {
-        for (int j = 0; j < B; ++j) v[j] = p[j * SW];
-      }
+      LoadStrided<B, S>(p, SW, &v);
       acc += w[kh * KW + kw] * v;
     }
   }
@@ -240,21 +223,7 @@ EDGEFIT_VECTORIZE void FlatPlanesAny(const float* x, const float* w, const float
 void DepthwiseConv2D(const float* x, const float* w, const float* bias, float* y, int64_t batch,
                      int64_t channels, int64_t mg, const spatial::Geometry& geo,
                      const FusedActivation& act, KernelContext& ctx) {
-  const bool one_d = geo.rank == 1;
-  const size_t l = geo.rank - 1;
-  DepthwiseGeometry g;
-  g.H = one_d ? 1 : geo.in[0];
-  g.W = geo.in[l];
-  g.OH = one_d ? 1 : geo.out[0];
-  g.OW = geo.out[l];
-  g.KH = one_d ? 1 : geo.kernel[0];
-  g.KW = geo.kernel[l];
-  g.SH = one_d ? 1 : geo.stride[0];
-  g.SW = geo.stride[l];
-  g.DH = one_d ? 1 : geo.dilation[0];
-  g.DW = geo.dilation[l];
-  g.PH = one_d ? 0 : geo.pad_begin[0];
-  g.PW = geo.pad_begin[l];
+  const DepthwiseGeometry g = PlaneWindowOf(geo);
   const int64_t M = channels * mg, in_plane = g.H * g.W, out_plane = g.OH * g.OW;
   constexpr float kInf = std::numeric_limits<float>::infinity();
   const float lo = act.active ? act.lo : -kInf, hi = act.active ? act.hi : kInf;

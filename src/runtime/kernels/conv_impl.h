@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,39 @@ inline bool CpuHasAvx512() {
 #else
   return false;
 #endif
+}
+
+// A window over one 2-D plane (a 1-D one is H = 1): input and output sizes, kernel, stride,
+// dilation and begin pads of the two axes.
+struct PlaneWindow {
+  int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
+};
+// The plane window of a 1-D or 2-D geometry.
+PlaneWindow PlaneWindowOf(const spatial::Geometry& g);
+
+// *out = the B floats p[0], p[stride], ..., p[(B - 1) * stride]: one load for S = 1, two loads
+// and a shuffle for S = 2, element by element for S = 0 (any stride). (An out parameter: a
+// vector returned by value warns about the ABI in the baseline build.)
+template <int B, int S>
+EDGEFIT_ALWAYS_INLINE void LoadStrided(const float* p, int64_t stride,
+                                       typename FloatVector<B>::type* out) {
+  typename FloatVector<B>::type& v = *out;
+  if constexpr (S == 1) {
+    std::memcpy(&v, p, sizeof v);
+#if defined(__GNUC__) && !defined(__clang__)
+  } else if constexpr (S == 2) {
+    // The even elements of 2B consecutive floats.
+    using I = typename IntVector<B>::type;
+    typename FloatVector<B>::type lo, hi;
+    std::memcpy(&lo, p, sizeof lo);
+    std::memcpy(&hi, p + B, sizeof hi);
+    I even;
+    for (int j = 0; j < B; ++j) even[j] = 2 * j;
+    v = __builtin_shuffle(lo, hi, even);
+#endif
+  } else {
+    for (int j = 0; j < B; ++j) v[j] = p[j * (S ? S : stride)];
+  }
 }
 
 // Conv with one input channel per group (channel multiplier mg), 1-D or 2-D

@@ -210,21 +210,7 @@ EDGEFIT_ALWAYS_INLINE void PoolBlock(const float* base, const Plane2& g, int64_t
     for (int64_t kw = 0; kw < KW; ++kw) {
       const float* p = xr + kw * g.DW;
       V v;
-      if constexpr (S == 1) {
-        std::memcpy(&v, p, sizeof v);
-#if defined(__GNUC__) && !defined(__clang__)
-      } else if constexpr (S == 2) {
-        using I = typename IntVector<B>::type;
-        V lo, hi;
-        std::memcpy(&lo, p, sizeof lo);
-        std::memcpy(&hi, p + B, sizeof hi);
-        I even;
-        for (int j = 0; j < B; ++j) even[j] = 2 * j;
-        v = __builtin_shuffle(lo, hi, even);
-#endif
-      } else {
-        for (int j = 0; j < B; ++j) v[j] = p[j * SW];
-      }
+      LoadStrided<B, S>(p, SW, &v);
       if constexpr (kMax) {
         acc = v > acc ? v : acc;  // planes with NaN take the scalar path
       } else {
