@@ -8,8 +8,9 @@
 // and each call packs only X (in blocks of NR columns, zero-padded) and runs a register-blocked
 // kernel, AVX-512 or AVX2+FMA picked at run time (the build targets baseline x86-64):
 // kPackedRows x 32 columns (16 accumulators of AVX-512's 32 registers) or kPackedRows x 8 (8 of
-// AVX2's 16). K runs in blocks of 1024. The bias and a fused Relu/Clip are applied as each
-// tile is stored, so the output is written once.
+// AVX2's 16). K runs in blocks of 1024. With up to 32 output rows X is packed one column block
+// at a time, each multiplied by all the panels while it is in L1. The bias and a fused Relu/Clip
+// are applied as each tile is stored, so the output is written once.
 #pragma once
 
 #include <cstddef>

@@ -66,7 +66,8 @@ class PackedGemmTest : public ::testing::TestWithParam<bool> {
 TEST_P(PackedGemmTest, MatchesLoopAcrossTileEdges) {
   std::mt19937 rng(7);
   constexpr int64_t P = kPackedRows;
-  for (int64_t rows : {int64_t{1}, P - 1, P, P + 1, 2 * P + 1, 3 * P}) {
+  // Up to 4 panels X is packed a column block at a time, past that all at once.
+  for (int64_t rows : {int64_t{1}, P - 1, P, P + 1, 2 * P + 1, 4 * P, 4 * P + 1, 5 * P + 3}) {
     // Depths around the depth block (1024: partial sums kept in the output between blocks).
     for (int64_t depth : {1, 3, 129, 1023, 1024, 1025, 2100}) {
       // Columns around the tile widths (8 with AVX2, 32 with AVX-512).
