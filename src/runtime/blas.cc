@@ -45,7 +45,6 @@ void SelectKernels() {
 void Init() {
   static std::once_flag once;
   std::call_once(once, [] {
-    SelectKernels();
     openblas_set_num_threads(1);
     // OpenBLAS started its worker threads when it was loaded (one per core). With one thread
     // they get no work, but they spin on sched_yield before they sleep, and perf showed one
@@ -53,6 +52,10 @@ void Init() {
     // threaded OpenBLAS never needs them again.
     if (auto shutdown = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_")))
       shutdown();
+    // Only then re-select the kernels: swapping OpenBLAS's kernel table (and setting the
+    // environment it reads) while its workers ran crashed in gotoblas_dynamic_init about once
+    // in a thousand starts on a loaded machine (a core dump of a test run under ctest -j3).
+    SelectKernels();
   });
 }
 
