@@ -11,12 +11,14 @@
 // numerically like every other pass (fix's verification runs the original and the converted
 // model on the same inputs).
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
 #include "onnx/defs/schema.h"
 #include "onnx/model_io.h"
 #include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/adapters/compatible.h"
 #include "onnx/version_converter/convert.h"
 #include "passes/pass_util.h"
@@ -84,6 +86,122 @@ bool OnlyCompatibleSteps(const Model& model, int64_t from, int64_t to) {
   return true;
 }
 
+// Down: ONNX's converter has adapters to older versions for few ops (none for Relu 13 -> 12,
+// Clip 13 -> 12, Reshape 14 -> 13, Shape 13 -> 12, ...), so it fails on nearly every model
+// exported at opset 13 or later when a target wants 12. Most of those steps only added types or
+// attributes whose defaults keep the old behaviour: ONNX registers them upward as
+// CompatibleAdapters. Such a step is undone by changing nothing, provided the node uses nothing
+// the newer version added; ONNX's checker and its type-checking shape inference at the older
+// opset decide that (an unknown attribute, an extra input or a newer type fails them). The
+// other step undone here is the one that moved axes from an attribute to input 1 (Squeeze,
+// Unsqueeze, ReduceSum and Split's sizes at 13, the other Reduce* at 18): a constant input
+// becomes the attribute again.
+
+// The version from which the op reads its axes (Split: its sizes) from input 1 instead of an
+// attribute, and that attribute's name; {0, ""} for other ops.
+std::pair<int64_t, std::string> AxesInputSince(const std::string& op) {
+  if (op == "Squeeze" || op == "Unsqueeze" || op == "ReduceSum") return {13, "axes"};
+  if (op == "Split") return {13, "split"};
+  if (op.rfind("Reduce", 0) == 0) return {18, "axes"};
+  return {0, ""};
+}
+
+// Whether the node can go back to an opset where its axes were an attribute: a constant (or
+// absent) input 1, and no newer attribute set to anything but its default.
+bool AxesStepBack(const Node& n) {
+  if (n.GetInt("noop_with_empty_axes", 0) != 0 || n.HasAttribute("num_outputs")) return false;
+  return n.num_inputs() < 2 || !n.input(1) || ConstantInts(n.input(1)).has_value();
+}
+
+bool CompatibleDownSteps(const Node& n, int64_t from, int64_t to) {
+  static const AdapterTable table;
+  const auto [axes_since, axes_attribute] = AxesInputSince(n.op_type());
+  for (int64_t v = from; v > to; --v) {
+    const auto* schema = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(v), "");
+    if (!schema || !onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(v - 1), ""))
+      return false;
+    if (schema->since_version() < v) continue;  // the op does not change at this step
+    if (table.IsCompatibleStep(n.op_type(), v - 1, v)) continue;
+    if (v == axes_since && AxesStepBack(n)) continue;
+    // Version 14 added training mode (extra outputs); with one output it is inference as in 13.
+    if (n.op_type() == "BatchNormalization" && v == 14 && n.num_outputs() == 1) continue;
+    return false;
+  }
+  return true;
+}
+
+// Whether `a` holds the default the schema gives its attribute (an int, float or string one).
+bool IsSchemaDefault(const onnx::OpSchema& schema, const Attribute& a) {
+  auto it = schema.attributes().find(a.name);
+  if (it == schema.attributes().end() || !it->second.default_value.has_name()) return false;
+  const onnx::AttributeProto& d = it->second.default_value;
+  switch (a.type) {
+    case AttrType::kInt: return d.has_i() && d.i() == a.i;
+    case AttrType::kFloat: return d.has_f() && d.f() == a.f;
+    case AttrType::kString: return d.has_s() && d.s() == a.s;
+    default: return false;
+  }
+}
+
+// Drops the attributes the node's op at opset `to` does not know and that hold the default the
+// op at opset `from` gives them (an exporter's explicit Reshape allowzero = 0): they change
+// nothing.
+void DropNewDefaults(Node& n, int64_t from, int64_t to) {
+  const auto* newer = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(from), "");
+  const auto* older = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(to), "");
+  if (!newer || !older) return;
+  std::vector<std::string> drop;
+  for (const Attribute& a : n.attributes())
+    if (!older->attributes().count(a.name) && IsSchemaDefault(*newer, a)) drop.push_back(a.name);
+  for (const std::string& name : drop) n.RemoveAttribute(name);
+}
+
+// Takes `model` from opset `from` down to `to` without ONNX's converter when every node allows
+// it (see above): axes inputs become attributes, the opset number changes. False (model
+// untouched) otherwise.
+bool StepDown(Model& model, int64_t from, int64_t to) {
+  std::vector<Node*> axes_nodes;
+  for (const auto& n : model.graph->nodes()) {
+    if (n->HasSubgraphs()) return false;
+    if (!IsOnnxDomain(*n)) continue;
+    if (!CompatibleDownSteps(*n, from, to)) return false;
+    DropNewDefaults(*n, from, to);
+    const int64_t since = AxesInputSince(n->op_type()).first;
+    if (since > to && since <= from) axes_nodes.push_back(n.get());
+  }
+  for (Node* n : axes_nodes) {
+    n->RemoveAttribute("noop_with_empty_axes");  // 0 (checked): the default, and unknown before
+    if (n->num_inputs() < 2) continue;
+    if (Value* axes = n->input(1)) {
+      n->SetAttribute(Attribute::Ints(AxesInputSince(n->op_type()).second, *ConstantInts(axes)));
+      n->TruncateInputs(1);
+      if (axes->uses().empty() && !axes->is_graph_input() && !axes->is_graph_output()) {
+        model.graph->RemoveInitializer(axes);  // (a Constant node's output: eliminate-dead's)
+        model.graph->RemoveValueIfUnused(axes);
+      }
+    } else {
+      n->TruncateInputs(1);
+    }
+  }
+  model.SetOpsetVersion("", to);
+  return true;
+}
+
+// ONNX's checker, then its shape inference with type checking, strict: whether every node is
+// valid at the model's opset.
+Status CheckAtOpset(const Model& model) {
+  RETURN_IF_ERROR(RunOnnxChecker(model));
+  onnx::ModelProto mp;
+  RETURN_IF_ERROR(ModelToProto(model, &mp));
+  try {
+    onnx::ShapeInferenceOptions so(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/false);
+    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), so);
+  } catch (const std::exception& e) {
+    return InvalidModel(std::string("shape inference: ") + e.what());
+  }
+  return Status::Ok();
+}
+
 class ConvertOpsetPass : public Pass {
  public:
   const char* id() const override { return "convert-opset"; }
@@ -106,6 +224,16 @@ class ConvertOpsetPass : public Pass {
       result.Rewrote("opset " + std::to_string(current) + " -> " + std::to_string(target) +
                      " (every op step is compatible: ONNX's converter would not change a node)");
       return result;
+    }
+    if (target < current) {
+      ASSIGN_OR_RETURN(Model down, CloneModel(ctx.model));
+      if (StepDown(down, current, target) && CheckAtOpset(down).ok()) {
+        ctx.model = std::move(down);
+        result.Rewrote("opset " + std::to_string(current) + " -> " + std::to_string(target) +
+                       " (each op step back only drops types or attributes the model does not "
+                       "use, or turns constant axes inputs into attributes)");
+        return result;
+      }
     }
     onnx::ModelProto mp;
     RETURN_IF_ERROR(ModelToProto(ctx.model, &mp));

@@ -1,11 +1,16 @@
 // convert-opset: ONNX's version converter, verified on the executor.
+#include <functional>
+
+#include "graph_builder.h"
 #include "pass_test_util.h"
+#include "shape/shape_inference.h"
 
 namespace edgefit {
 namespace {
 
 using testing::CountOps;
 using testing::ExpectEquivalentRewrite;
+using testing::GraphBuilder;
 using testing::LoadFixture;
 using testing::RunPass;
 
@@ -69,6 +74,86 @@ TEST(ConvertOpsetTest, IncompatibleStepsUseOnnxsConverter) {
   PassResult r = RunPass(m, "convert-opset", o);
   ASSERT_TRUE(r.changed);
   EXPECT_NE(r.notes[0].find("ONNX version converter"), std::string::npos) << r.notes[0];
+}
+
+// Down to opset 12 (kl730's recommendation) from 13 and 14: ONNX's converter has no adapter back
+// for Relu, Clip, Reshape or Shape; steps that only added types or defaulted attributes are
+// undone by changing nothing, constant axes inputs become attributes again.
+TEST(ConvertOpsetTest, DownToTwelveWithoutOnnxsConverter) {
+  PassOptions o;
+  o.target_opset = 12;
+  for (const char* fixture : {"mobilenet_like_op13.onnx", "rppg_dyn_op13.onnx",
+                              "rppg_dyn_op14.onnx", "rppg_clean_op14.onnx"}) {
+    SCOPED_TRACE(fixture);
+    Model m = ExpectEquivalentRewrite(Frozen(fixture), "convert-opset", o);
+    EXPECT_EQ(m.OpsetVersion(""), 12);
+    EXPECT_TRUE(RunOnnxChecker(m).ok()) << RunOnnxChecker(m).ToString();
+    int axes_nodes = 0;
+    for (const auto& n : m.graph->nodes()) {
+      EXPECT_FALSE(n->HasAttribute("allowzero")) << n->name();  // Reshape-14's, 0 = default
+      if (n->op_type() == "Squeeze" || n->op_type() == "Unsqueeze") {
+        ++axes_nodes;
+        EXPECT_EQ(n->num_inputs(), 1u) << n->name();
+        EXPECT_TRUE(n->HasAttribute("axes")) << n->name();
+      }
+    }
+    if (std::string(fixture).find("rppg_dyn") == 0) EXPECT_EQ(axes_nodes, 4);
+  }
+}
+
+// What a node uses of the newer version keeps the model where it is (ONNX's converter, which
+// has no adapter back for these either, reports why).
+TEST(ConvertOpsetTest, DownKeepsNodesThatNeedTheNewerVersion) {
+  struct Case {
+    const char* what;
+    int opset;
+    std::function<void(GraphBuilder&)> build;
+  };
+  const std::vector<Case> cases = {
+      {"Reshape allowzero = 1 (opset 14)", 14,
+       [](GraphBuilder& b) {
+         b.Output(b.Op("Reshape", {b.Input("x", {2, 3}), b.Ints("shape", {3, 2})}, "y",
+                       {Attribute::Int("allowzero", 1)}));
+       }},
+      {"Relu on int32 (a type of opset 14)", 14,
+       [](GraphBuilder& b) {
+         b.Output(b.Op("Relu", {b.Input("x", {2, 3}, DataType::kInt32)}, "y"));
+       }},
+      {"Squeeze axes computed from the data's shape", 13,
+       [](GraphBuilder& b) {
+         Value* x = b.Input("x", {2, 1});
+         Value* rank = b.Op("Shape", {b.Op("Shape", {x}, "shape")}, "rank");
+         b.Output(b.Op("Squeeze", {x, b.Op("Sub", {rank, b.Ints("one", {1})}, "last")}, "y"));
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    GraphBuilder b(c.opset);
+    c.build(b);
+    ASSERT_TRUE(InferShapes(b.model).ok());  // the outputs' types, which ONNX's checker needs
+    PassOptions o;
+    o.target_opset = c.opset - 1;
+    PassResult r = RunPass(b.model, "convert-opset", o);
+    EXPECT_FALSE(r.changed);
+    EXPECT_EQ(b.model.OpsetVersion(""), c.opset);
+    EXPECT_FALSE(r.unresolved.empty());
+  }
+  // The same graphs built the way the older opset allows do go down: allowzero = 0 (dropped),
+  // Relu on floats, constant axes (an attribute again).
+  GraphBuilder b(14);
+  Value* x = b.Op("Reshape", {b.Input("x", {2, 3}), b.Ints("shape", {3, 2, 1})}, "x3",
+                  {Attribute::Int("allowzero", 0)});
+  b.Output(b.Op("Squeeze", {b.Op("Relu", {x}, "r"), b.Ints("axes", {2})}, "y"));
+  ASSERT_TRUE(InferShapes(b.model).ok());
+  PassOptions o;
+  o.target_opset = 12;
+  Model m = ExpectEquivalentRewrite(b.model, "convert-opset", o);
+  EXPECT_EQ(m.OpsetVersion(""), 12);
+  EXPECT_FALSE(m.graph->FindValue("x3")->producer()->HasAttribute("allowzero"));
+  const Node* squeeze = m.graph->FindValue("y")->producer();
+  EXPECT_EQ(squeeze->num_inputs(), 1u);
+  EXPECT_EQ(squeeze->GetInts("axes"), (std::vector<int64_t>{2}));
+  EXPECT_EQ(m.graph->FindValue("axes"), nullptr);  // the initializer went with the input
 }
 
 }  // namespace

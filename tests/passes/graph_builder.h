@@ -16,6 +16,7 @@ class GraphBuilder {
   explicit GraphBuilder(int opset, int ir_version = 8) {
     model.ir_version = ir_version;
     model.opset_imports.push_back({"", opset});
+    model.graph->name = "graph";  // ONNX's checker requires one
   }
   Graph& g() { return *model.graph; }
 
