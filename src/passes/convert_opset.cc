@@ -169,6 +169,19 @@ bool StepDown(Model& model, int64_t from, int64_t to) {
     const int64_t since = AxesInputSince(n->op_type()).first;
     if (since > to && since <= from) axes_nodes.push_back(n.get());
   }
+  // Resize before 13 has no optional roi and scales: an omitted one becomes an empty tensor, as
+  // exporters write it at opset 11 (roi is read only in tf_crop_and_resize mode, and scales must
+  // be empty when sizes is given).
+  if (to < 13 && from >= 13) {
+    for (const auto& n : model.graph->nodes()) {
+      if (!IsOnnxDomain(*n) || n->op_type() != "Resize") continue;
+      for (size_t i = 1; i <= 2 && i < n->num_inputs(); ++i) {
+        if (n->input(i)) continue;
+        n->SetInput(i, model.graph->AddInitializer(n->name() + (i == 1 ? "_roi" : "_scales"),
+                                                   Tensor(DataType::kFloat, Shape{0})));
+      }
+    }
+  }
   for (Node* n : axes_nodes) {
     n->RemoveAttribute("noop_with_empty_axes");  // 0 (checked): the default, and unknown before
     if (n->num_inputs() < 2) continue;

@@ -13,6 +13,7 @@
 #include "onnx/model_io.h"
 #include "png_check.h"
 #include "runtime/session.h"
+#include "testing/onnx_builders.h"
 #include "testing/test_util.h"
 
 namespace edgefit {
@@ -60,35 +61,56 @@ TEST(DeployTest, RefusesANonEmptyFolderAndLeavesNothingOnFailure) {
     EXPECT_EQ(e.path().filename().string().find("edgefit_deploy_out.tmp"), std::string::npos);
 }
 
-// Kneron's hand-off opset is 12; ONNX's converter has no down-adapters for many opset-13 ops.
-// A model it cannot convert is handed over at its own opset when the toolchain's window (8..18)
-// accepts it, and NEXT_STEPS.md and summary.json say why; a converted model is verified.
+// Kneron's hand-off opset is 12. A model that can go down is handed over at 12 (convert-opset,
+// verified); one with a node that needs its newer opset (here Reshape allowzero = 1, which
+// opset 12 lacks and ONNX's converter has no adapter back for) is handed over at its own opset
+// when the toolchain's window (8..18) accepts it, and NEXT_STEPS.md and summary.json say why.
 TEST(DeployTest, KneronHandOffOpset) {
   testing::TempDir dir;
   DeployOptions o;
   o.target = "kl730";
   o.calib.random = true;
   o.calib.random_count = 2;
-  o.out_dir = dir.File("out");
+  o.out_dir = dir.File("down");
   auto r = Deploy(testing::FixturePath("mobilenet_like_op13.onnx"), o);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  auto handoff = LoadModel(dir.File("out/model.float.onnx"));
+  auto handoff = LoadModel(dir.File("down/model.float.onnx"));
   ASSERT_TRUE(handoff.ok()) << handoff.status().message();
+  EXPECT_EQ(handoff->OpsetVersion(), 12);
+  EXPECT_FALSE(nlohmann::json::parse(testing::ReadFile(dir.File("down/summary.json")))
+                   .contains("handoff_opset_note"));
+  EXPECT_EQ(testing::ReadFile(dir.File("down/NEXT_STEPS.md")).find("**Opset**"), std::string::npos);
+
+  onnx::ModelProto stays = testing::SimpleModel();  // Relu, Add at opset 13 ...
+  stays.mutable_opset_import(0)->set_version(14);   // ... 14, with Reshape allowzero = 1
+  auto* g = stays.mutable_graph();
+  g->mutable_output(0)->set_name("Z");
+  auto* shape = g->add_initializer();
+  shape->set_name("shape");
+  shape->set_data_type(onnx::TensorProto::INT64);
+  shape->add_dims(2);
+  shape->add_int64_data(1);
+  shape->add_int64_data(4);
+  auto* reshape = testing::AddNode(g, "Reshape", {"Y", "shape"}, {"Z"}, "reshape");
+  auto* allowzero = reshape->add_attribute();
+  allowzero->set_name("allowzero");
+  allowzero->set_type(onnx::AttributeProto::INT);
+  allowzero->set_i(1);
+  testing::WriteModel(dir.File("stays.onnx"), stays);
+  o.out_dir = dir.File("stays");
+  r = Deploy(dir.File("stays.onnx"), o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  handoff = LoadModel(dir.File("stays/model.float.onnx"));
+  ASSERT_TRUE(handoff.ok()) << handoff.status().message();
+  EXPECT_EQ(handoff->OpsetVersion(), 14);
   const nlohmann::json summary =
-      nlohmann::json::parse(testing::ReadFile(dir.File("out/summary.json")));
-  const std::string next = testing::ReadFile(dir.File("out/NEXT_STEPS.md"));
-  const int64_t opset = handoff->OpsetVersion();
-  if (opset == 12) {
-    EXPECT_FALSE(summary.contains("handoff_opset_note"));
-    EXPECT_EQ(next.find("**Opset**"), std::string::npos);
-  } else {
-    EXPECT_EQ(opset, 13);
-    ASSERT_TRUE(summary.contains("handoff_opset_note"));
-    const std::string note = summary["handoff_opset_note"];
-    EXPECT_NE(note.find("stays at opset 13"), std::string::npos) << note;
-    EXPECT_NE(note.find("accepts opsets 8..18"), std::string::npos) << note;
-    EXPECT_NE(next.find("**Opset**: " + note), std::string::npos) << next;
-  }
+      nlohmann::json::parse(testing::ReadFile(dir.File("stays/summary.json")));
+  ASSERT_TRUE(summary.contains("handoff_opset_note"));
+  const std::string note = summary["handoff_opset_note"];
+  EXPECT_NE(note.find("stays at opset 14"), std::string::npos) << note;
+  EXPECT_NE(note.find("accepts opsets 8..18"), std::string::npos) << note;
+  EXPECT_NE(testing::ReadFile(dir.File("stays/NEXT_STEPS.md")).find("**Opset**: " + note),
+            std::string::npos);
 }
 
 // deploy --draw-image on the HRNet-like fixture for kl730: draw.png is a valid PNG of two panels

@@ -156,5 +156,25 @@ TEST(ConvertOpsetTest, DownKeepsNodesThatNeedTheNewerVersion) {
   EXPECT_EQ(m.graph->FindValue("axes"), nullptr);  // the initializer went with the input
 }
 
+// Resize before 13 has no optional roi and scales: omitted ones become empty tensors.
+TEST(ConvertOpsetTest, DownGivesResizeEmptyRoiAndScales) {
+  GraphBuilder b(13);
+  Value* x = b.Input("x", {1, 2, 3, 4});
+  b.Output(b.Op("Resize", {x, nullptr, nullptr, b.Ints("sizes", {1, 2, 6, 8})}, "y",
+                {Attribute::String("mode", "linear")}));
+  ASSERT_TRUE(InferShapes(b.model).ok());
+  PassOptions o;
+  o.target_opset = 12;
+  Model m = ExpectEquivalentRewrite(b.model, "convert-opset", o);
+  EXPECT_EQ(m.OpsetVersion(""), 12);
+  const Node* resize = m.graph->FindValue("y")->producer();
+  ASSERT_EQ(resize->num_inputs(), 4u);
+  for (size_t i : {1, 2}) {
+    ASSERT_NE(resize->input(i), nullptr) << i;
+    ASSERT_TRUE(resize->input(i)->has_initializer()) << i;
+    EXPECT_EQ(resize->input(i)->initializer()->numel(), 0) << i;
+  }
+}
+
 }  // namespace
 }  // namespace edgefit
