@@ -4,6 +4,8 @@
 # Debian's python3-onnx doing less: load + check_model + infer_shapes(data_prop=True), and the
 # same plus version_converter to opset 17 (what fix's convert-opset step does). Wall time and
 # peak RSS, best of REPEATS (with the CPU time, user + sys, of that run), same files, same run.
+# Also `fix --target kl730` (Kneron's opset 12: convert-opset goes down, and at opset 12 ONNX
+# inference does not follow the computed Reshape targets, so fold-constants runs the executor).
 #   bench/fix_10k.sh [NODES=10000] [REPEATS=3]
 # BUILD_DIR (default build-bench) is configured and built first unless NO_BUILD=1.
 set -euo pipefail
@@ -50,6 +52,7 @@ measure() {  # CMD...: "seconds cpu_seconds max_rss_kb" of the best run (by wall
 ef="$build"/tools/edgefit/edgefit
 read -r f_t f_cpu f_rss < <(measure bash -c "rm -f '$work/fixed.onnx'; '$ef' fix '$work/model.onnx' -o '$work/fixed.onnx' --target stm32n6")
 read -r n_t n_cpu n_rss < <(measure bash -c "rm -f '$work/fixed.onnx'; '$ef' fix '$work/model.onnx' -o '$work/fixed.onnx' --target stm32n6 --no-verify")
+read -r k_t k_cpu k_rss < <(measure bash -c "rm -f '$work/fixed.onnx'; '$ef' fix '$work/model.onnx' -o '$work/fixed.onnx' --target kl730")
 read -r i_t i_cpu i_rss < <(measure "$py" "$work/infer.py" "$work/model.onnx")
 read -r c_t c_cpu c_rss < <(measure "$py" "$work/convert.py" "$work/model.onnx")
 rm -f "$work/fixed.onnx"
@@ -58,6 +61,7 @@ printf "%-58s %8s %8s %9s\n" "job ($nodes-node model)" "time s" "CPU s" "peak MB
 row() { printf "%-58s %8.2f %8.2f %9.0f\n" "$1" "$2" "$3" "$(awk "BEGIN{print $4/1024}")"; }
 row "edgefit fix --target stm32n6 (check, 13 passes, verify)" "$f_t" "$f_cpu" "$f_rss"
 row "edgefit fix --target stm32n6 --no-verify" "$n_t" "$n_cpu" "$n_rss"
+row "edgefit fix --target kl730 (opset 13 -> 12, verify)" "$k_t" "$k_cpu" "$k_rss"
 row "python3-onnx load + check_model + infer_shapes" "$i_t" "$i_cpu" "$i_rss"
 row "python3-onnx load + convert_version(17) + check + infer" "$c_t" "$c_cpu" "$c_rss"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

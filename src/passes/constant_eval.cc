@@ -323,6 +323,7 @@ bool ConstantEvaluator::EvaluateNode(const Node* node, std::string* why) {
     if (!shape && in) {
       if (const Tensor* t = Evaluate(in)) shape = t->shape();
     }
+    if (!shape && in && shapes_) shape = shapes_->Of(in);
     if (!shape) return refuse("");
     Tensor t;
     if (op == "Size") {

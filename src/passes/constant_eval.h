@@ -46,11 +46,15 @@ StatusOr<std::vector<Tensor>> EvaluateNode(const Model& model, const Node& node,
 StatusOr<std::vector<Tensor>> EvaluateNodeInSession(const Model& model, const Node& node,
                                                     const std::vector<const Tensor*>& inputs);
 
+class ShapeOracle;
+
 class ConstantEvaluator {
  public:
-  // A node is not folded when its outputs together exceed `max_output_bytes`.
-  ConstantEvaluator(const Model& model, size_t max_output_bytes)
-      : model_(model), max_output_bytes_(max_output_bytes) {}
+  // A node is not folded when its outputs together exceed `max_output_bytes`. With `shapes`, a
+  // Shape/Size node whose input has no static declared shape asks it (a shape one executor run
+  // saw, when it cannot depend on the inputs' contents).
+  ConstantEvaluator(const Model& model, size_t max_output_bytes, ShapeOracle* shapes = nullptr)
+      : model_(model), max_output_bytes_(max_output_bytes), shapes_(shapes) {}
 
   // The contents of `v` when it is a literal constant or computed from constants only
   // (evaluating its producers on demand); nullptr otherwise.
@@ -64,6 +68,7 @@ class ConstantEvaluator {
  private:
   const Model& model_;
   size_t max_output_bytes_;
+  ShapeOracle* shapes_;
   std::unordered_map<const Value*, Tensor> values_;
   std::unordered_map<const Node*, bool> evaluated_;  // true: evaluated; false: refused
   std::unordered_map<const Node*, std::string> refused_why_;

@@ -21,6 +21,10 @@
 // so that Tile/Expand/ConstantOfShape do not bloat the file (such a node stays and so does
 // everything computed from it).
 //
+// A Shape/Size input without a static inferred shape is looked up in one executor run of the
+// model (ShapeOracle), when the graph inputs are static and that shape cannot depend on their
+// contents: at opsets 11-13 ONNX inference does not follow Shape -> Gather -> Concat -> Reshape,
+// and a model that chains such blocks would otherwise fold one block per round.
 // Folding can make shapes static (a Reshape target becomes known), which makes more Shape
 // nodes constant: the pass alternates folding and ONNX shape inference until nothing changes,
 // at most kMaxIterations times (a note says so when the cap is hit).
@@ -47,7 +51,8 @@ struct FoldPlan {
 FoldPlan Plan(const Model& model, size_t max_bytes) {
   FoldPlan plan;
   Graph& g = *model.graph;
-  ConstantEvaluator eval(model, max_bytes);
+  ShapeOracle shapes(model);
+  ConstantEvaluator eval(model, max_bytes, &shapes);
   std::set<const Node*> folded;
   for (Node* n : TopoOrder(g)) {
     std::string why;
