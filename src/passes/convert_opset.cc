@@ -1,15 +1,21 @@
-// convert-opset: move the model to the target's recommended opset with ONNX's own version
-// converter, never by rewriting the opset number alone.
+// convert-opset: move the model to the target's recommended opset, never by rewriting the opset
+// number alone: every node must mean the same at the new opset.
 //
 //   Before: opset 11: Squeeze(x) axes=[3] (attribute), Clip(x) min=0 max=6 (attributes)
 //   After:  opset 17: Squeeze(x, axes=[3]) (input),   Clip(x, 0, 6) (inputs)
 //
-// Each op version step is done by the converter's adapters (Squeeze/Unsqueeze/Split/Reduce axes
-// attribute <-> input, Upsample -> Resize, Clip min/max, Pad pads, BatchNormalization outputs,
-// ...). Where the converter has no adapter or fails, the model is left unchanged and the reason
-// is reported as unresolved (check then reports the opset finding). The result is verified
-// numerically like every other pass (fix's verification runs the original and the converted
-// model on the same inputs).
+//   Before: opset 14: Reshape(x, shape) allowzero=0, Squeeze(x, axes=[2]) (input)
+//   After:  opset 12: Reshape(x, shape),             Squeeze(x) axes=[2] (attribute)
+//
+// Up, when every op step is one ONNX's converter leaves nodes unchanged for, only the opset
+// number changes; down, when no node needs the newer version, nodes stay (constant axes inputs
+// become attributes again) and ONNX's checker confirms them at the older opset (see
+// CompatibleDownSteps). Otherwise each op version step is done by the converter's adapters
+// (Squeeze/Unsqueeze/Split/Reduce axes attribute <-> input, Upsample -> Resize, Clip min/max, Pad
+// pads, BatchNormalization outputs, ...). Where the converter has no adapter or fails, the model
+// is left unchanged and the reason is reported as unresolved (check then reports the opset
+// finding). The result is verified numerically like every other pass (fix's verification runs
+// the original and the converted model on the same inputs).
 #include <map>
 #include <set>
 #include <string>
@@ -219,7 +225,8 @@ class ConvertOpsetPass : public Pass {
  public:
   const char* id() const override { return "convert-opset"; }
   const char* summary() const override {
-    return "convert to the target's recommended opset with ONNX's version converter";
+    return "convert to the target's recommended opset (unchanged nodes where none needs a "
+           "change, else ONNX's version converter)";
   }
   // Looks at opsets and op types only; the converter path exports the model without the
   // intermediates' inferred types anyway.

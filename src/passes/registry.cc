@@ -8,7 +8,7 @@ const std::vector<PassInfo>& AllPasses() {
   static const std::vector<PassInfo> passes = {
       {"fix-dynamic-dims", "freeze input shapes (--input-shape, or dynamic batch -> 1)",
        CreateFixDynamicDimsPass},
-      {"convert-opset", "convert to the target's recommended opset (ONNX version converter)",
+      {"convert-opset", "convert to the target's recommended opset (every node keeps its meaning)",
        CreateConvertOpsetPass},
       {"fold-constants", "evaluate constant subgraphs (Shape->Gather->Concat, constant arithmetic)",
        CreateFoldConstantsPass},
