@@ -17,6 +17,7 @@
 // finding). The result is verified numerically like every other pass (fix's verification runs
 // the original and the converted model on the same inputs).
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -27,6 +28,7 @@
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/adapters/compatible.h"
 #include "onnx/version_converter/convert.h"
+#include "passes/constant_eval.h"
 #include "passes/pass_util.h"
 #include "passes/passes.h"
 #include "targets/profile.h"
@@ -119,21 +121,46 @@ bool AxesStepBack(const Node& n) {
   return n.num_inputs() < 2 || !n.input(1) || ConstantInts(n.input(1)).has_value();
 }
 
-bool CompatibleDownSteps(const Node& n, int64_t from, int64_t to) {
+// Softmax, LogSoftmax and Hardmax before 13 flatten the input to 2-D at `axis` (default 1) and
+// normalize each row; from 13 on they normalize along `axis` alone (default -1). The same only
+// when the axis is the last one (then the rows are the last dim's); the rank must be known.
+bool IsSoftmaxFamily(const std::string& op) {
+  return op == "Softmax" || op == "LogSoftmax" || op == "Hardmax";
+}
+std::optional<int64_t> LastAxisRank(const Node& n, ShapeOracle& shapes) {
+  const std::optional<Shape> x = shapes.Of(n.input(0));  // its type, else one executor run
+  if (!x || x->empty()) return std::nullopt;
+  const int64_t rank = static_cast<int64_t>(x->size());
+  int64_t axis = n.GetInt("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis != rank - 1) return std::nullopt;
+  return rank;
+}
+
+// Why `n` cannot go from opset `from` down to `to` unchanged ("" when it can).
+std::string DownStepRefusal(const Node& n, int64_t from, int64_t to, ShapeOracle& shapes) {
   static const AdapterTable table;
-  const auto [axes_since, axes_attribute] = AxesInputSince(n.op_type());
+  const std::string& op = n.op_type();
+  const auto [axes_since, axes_attribute] = AxesInputSince(op);
   for (int64_t v = from; v > to; --v) {
-    const auto* schema = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(v), "");
-    if (!schema || !onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(v - 1), ""))
-      return false;
+    const auto* schema = onnx::OpSchemaRegistry::Schema(op, static_cast<int>(v), "");
+    if (!schema || !onnx::OpSchemaRegistry::Schema(op, static_cast<int>(v - 1), ""))
+      return op + " does not exist at opset " + std::to_string(v - 1);
     if (schema->since_version() < v) continue;  // the op does not change at this step
-    if (table.IsCompatibleStep(n.op_type(), v - 1, v)) continue;
-    if (v == axes_since && AxesStepBack(n)) continue;
+    if (table.IsCompatibleStep(op, v - 1, v)) continue;
+    if (v == axes_since) {
+      if (AxesStepBack(n)) continue;
+      return "its " + axes_attribute + " input is not a constant";
+    }
     // Version 14 added training mode (extra outputs); with one output it is inference as in 13.
-    if (n.op_type() == "BatchNormalization" && v == 14 && n.num_outputs() == 1) continue;
-    return false;
+    if (op == "BatchNormalization" && v == 14 && n.num_outputs() == 1) continue;
+    if (IsSoftmaxFamily(op) && v == 13) {
+      if (LastAxisRank(n, shapes)) continue;
+      return "opset 13 changed its meaning except along the last axis of an input of known rank";
+    }
+    return op + " changed at opset " + std::to_string(v) + " in a way edgefit does not undo";
   }
-  return true;
+  return "";
 }
 
 // Whether `a` holds the default the schema gives its attribute (an int, float or string one).
@@ -163,18 +190,27 @@ void DropNewDefaults(Node& n, int64_t from, int64_t to) {
 }
 
 // Takes `model` from opset `from` down to `to` without ONNX's converter when every node allows
-// it (see above): axes inputs become attributes, the opset number changes. False (model
-// untouched) otherwise.
-bool StepDown(Model& model, int64_t from, int64_t to) {
+// it (see above): axes inputs become attributes, the opset number changes. Returns why not
+// ("" when done; otherwise the model may be half changed: callers work on a copy).
+std::string StepDown(Model& model, int64_t from, int64_t to) {
+  // Every node is judged on the model as it is, before anything changes.
+  ShapeOracle shapes(model);
   std::vector<Node*> axes_nodes;
+  std::vector<std::pair<Node*, int64_t>> last_axes;  // Softmax and co.: the rank
   for (const auto& n : model.graph->nodes()) {
-    if (n->HasSubgraphs()) return false;
+    const std::string where = n->op_type() + " '" + n->name() + "': ";
+    if (n->HasSubgraphs()) return where + "it has subgraphs";
     if (!IsOnnxDomain(*n)) continue;
-    if (!CompatibleDownSteps(*n, from, to)) return false;
-    DropNewDefaults(*n, from, to);
+    if (std::string why = DownStepRefusal(*n, from, to, shapes); !why.empty()) return where + why;
     const int64_t since = AxesInputSince(n->op_type()).first;
     if (since > to && since <= from) axes_nodes.push_back(n.get());
+    if (IsSoftmaxFamily(n->op_type()) && to < 13 && from >= 13)
+      last_axes.emplace_back(n.get(), *LastAxisRank(*n, shapes));
   }
+  for (const auto& n : model.graph->nodes())
+    if (IsOnnxDomain(*n)) DropNewDefaults(*n, from, to);
+  // The last axis, said explicitly (the default was 1 before 13).
+  for (auto [n, rank] : last_axes) n->SetAttribute(Attribute::Int("axis", rank - 1));
   // Resize before 13 has no optional roi and scales: an omitted one becomes an empty tensor, as
   // exporters write it at opset 11 (roi is read only in tf_crop_and_resize mode, and scales must
   // be empty when sizes is given).
@@ -203,7 +239,7 @@ bool StepDown(Model& model, int64_t from, int64_t to) {
     }
   }
   model.SetOpsetVersion("", to);
-  return true;
+  return "";
 }
 
 // ONNX's checker, then its shape inference with type checking, strict: whether every node is
@@ -245,14 +281,20 @@ class ConvertOpsetPass : public Pass {
                      " (every op step is compatible: ONNX's converter would not change a node)");
       return result;
     }
+    std::string down_refused;  // why the node-preserving way down was not taken
     if (target < current) {
       ASSIGN_OR_RETURN(Model down, CloneModel(ctx.model));
-      if (StepDown(down, current, target) && CheckAtOpset(down).ok()) {
-        ctx.model = std::move(down);
-        result.Rewrote("opset " + std::to_string(current) + " -> " + std::to_string(target) +
-                       " (each op step back only drops types or attributes the model does not "
-                       "use, or turns constant axes inputs into attributes)");
-        return result;
+      down_refused = StepDown(down, current, target);
+      if (down_refused.empty()) {
+        Status valid = CheckAtOpset(down);
+        if (valid.ok()) {
+          ctx.model = std::move(down);
+          result.Rewrote("opset " + std::to_string(current) + " -> " + std::to_string(target) +
+                         " (each op step back only drops types or attributes the model does "
+                         "not use, or turns constant axes inputs into attributes)");
+          return result;
+        }
+        down_refused = "at opset " + std::to_string(target) + " " + valid.message();
       }
     }
     onnx::ModelProto mp;
@@ -262,9 +304,11 @@ class ConvertOpsetPass : public Pass {
       converted = onnx::version_conversion::ConvertVersion(mp, target);
     } catch (const std::exception& e) {
       done_[current] = target;
-      result.unresolved.push_back("ONNX's version converter cannot take this model from opset " +
-                                  std::to_string(current) + " to " + std::to_string(target) + ": " +
-                                  e.what());
+      result.unresolved.push_back(
+          "ONNX's version converter cannot take this model from opset " + std::to_string(current) +
+          " to " + std::to_string(target) + ": " + e.what() +
+          (down_refused.empty() ? ""
+                                : "; nor can edgefit without changing nodes: " + down_refused));
       return result;
     }
     std::string base;
