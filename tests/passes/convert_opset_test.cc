@@ -20,6 +20,17 @@ Model Frozen(const std::string& fixture) {
   return m;
 }
 
+// A built graph (its types inferred) taken down to opset 12: equivalent, valid for ONNX's checker.
+Model DownToTwelve(Model& built) {
+  EXPECT_TRUE(InferShapes(built).ok());  // the outputs' types, which ONNX's checker needs
+  PassOptions o;
+  o.target_opset = 12;
+  Model m = ExpectEquivalentRewrite(built, "convert-opset", o);
+  EXPECT_EQ(m.OpsetVersion(""), 12);
+  EXPECT_TRUE(RunOnnxChecker(m).ok()) << RunOnnxChecker(m).ToString();
+  return m;
+}
+
 TEST(ConvertOpsetTest, RppgOpset11To17MovesSqueezeAxesToInputs) {
   Model original = Frozen("rppg_dyn_op11.onnx");
   PassOptions o;
@@ -152,11 +163,7 @@ TEST(ConvertOpsetTest, DownKeepsNodesThatNeedTheNewerVersion) {
                   {Attribute::Int("allowzero", 0)});
   Value* y = b.Op("Squeeze", {b.Op("Relu", {x}, "r"), b.Ints("axes", {2})}, "y");
   b.Output(b.Op("Softmax", {y}, "p"));
-  ASSERT_TRUE(InferShapes(b.model).ok());
-  PassOptions o;
-  o.target_opset = 12;
-  Model m = ExpectEquivalentRewrite(b.model, "convert-opset", o);
-  EXPECT_EQ(m.OpsetVersion(""), 12);
+  Model m = DownToTwelve(b.model);
   EXPECT_FALSE(m.graph->FindValue("x3")->producer()->HasAttribute("allowzero"));
   const Node* squeeze = m.graph->FindValue("y")->producer();
   EXPECT_EQ(squeeze->num_inputs(), 1u);
@@ -193,12 +200,7 @@ TEST(ConvertOpsetTest, PyTorchLikeOpsetSeventeenDownToTwelve) {
   Value* g = b.Op("Gemm", {f, b.Floats("wfc", {5, 4}), b.Floats("bfc", {5})}, "g",
                   {Attribute::Int("transB", 1)});
   b.Output(b.Op("Softmax", {g}, "y"));
-  ASSERT_TRUE(InferShapes(b.model).ok());
-  PassOptions o;
-  o.target_opset = 12;
-  Model down = ExpectEquivalentRewrite(b.model, "convert-opset", o);
-  EXPECT_EQ(down.OpsetVersion(""), 12);
-  EXPECT_TRUE(RunOnnxChecker(down).ok()) << RunOnnxChecker(down).ToString();
+  Model down = DownToTwelve(b.model);
   EXPECT_EQ(down.graph->FindValue("y")->producer()->GetInt("axis", -1), 1);
   const Node* unsqueeze = down.graph->FindValue("bu")->producer();
   EXPECT_EQ(unsqueeze->num_inputs(), 1u);
@@ -213,11 +215,7 @@ TEST(ConvertOpsetTest, DownGivesResizeEmptyRoiAndScales) {
   Value* x = b.Input("x", {1, 2, 3, 4});
   b.Output(b.Op("Resize", {x, nullptr, nullptr, b.Ints("sizes", {1, 2, 6, 8})}, "y",
                 {Attribute::String("mode", "linear")}));
-  ASSERT_TRUE(InferShapes(b.model).ok());
-  PassOptions o;
-  o.target_opset = 12;
-  Model m = ExpectEquivalentRewrite(b.model, "convert-opset", o);
-  EXPECT_EQ(m.OpsetVersion(""), 12);
+  Model m = DownToTwelve(b.model);
   const Node* resize = m.graph->FindValue("y")->producer();
   ASSERT_EQ(resize->num_inputs(), 4u);
   for (size_t i : {1, 2}) {
