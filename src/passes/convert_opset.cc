@@ -147,6 +147,13 @@ std::string DownStepRefusal(const Node& n, int64_t from, int64_t to, ShapeOracle
     if (!schema || !onnx::OpSchemaRegistry::Schema(op, static_cast<int>(v - 1), ""))
       return op + " does not exist at opset " + std::to_string(v - 1);
     if (schema->since_version() < v) continue;  // the op does not change at this step
+    // Opset 13 added per-axis scales; before, the scale is one value (which neither ONNX's
+    // checker nor its type inference checks, so it is checked here).
+    if ((op == "QuantizeLinear" || op == "DequantizeLinear") && v == 13) {
+      const std::optional<Shape> scale = shapes.Of(n.input(1));
+      if (!scale || NumElements(*scale) != 1)
+        return "its scale is not one value (per-axis quantization needs opset 13)";
+    }
     if (table.IsCompatibleStep(op, v - 1, v)) continue;
     if (v == axes_since) {
       if (AxesStepBack(n)) continue;

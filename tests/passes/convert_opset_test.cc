@@ -134,6 +134,14 @@ TEST(ConvertOpsetTest, DownKeepsNodesThatNeedTheNewerVersion) {
        [](GraphBuilder& b) {
          b.Output(b.Op("Softmax", {b.Input("x", {2, 3, 4})}, "y", {Attribute::Int("axis", 1)}));
        }},
+      {"DequantizeLinear per axis (opset 13; before, one scale)", 13,
+       [](GraphBuilder& b) {
+         Tensor zero_points(DataType::kInt8, {3});
+         b.Output(b.Op("DequantizeLinear",
+                       {b.Input("x", {2, 3}, DataType::kInt8), b.Floats("scale", {3}),
+                        b.g().AddInitializer("zero_points", zero_points)},
+                       "y"));
+       }},
       {"Squeeze axes computed from the data's shape", 13,
        [](GraphBuilder& b) {
          Value* x = b.Input("x", {2, 1});
