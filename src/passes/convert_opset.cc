@@ -264,6 +264,33 @@ Status CheckAtOpset(const Model& model) {
   return Status::Ok();
 }
 
+// PRelu before 7 applies a 1-D slope of X's channel count along axis 1; from 7 on the slope
+// broadcasts numpy-style from the right, which ONNX's converter (a CompatibleAdapter for 6 -> 7)
+// ignores. Crossing 7 upward, such a slope becomes [C, 1, ..., 1]. `shapes` answers for `model`
+// before the change. False when a legacy slope cannot be rewritten (not a constant, X's rank
+// unknown); the model is then left as it is.
+bool ReshapeLegacyPReluSlopes(Model& model, ShapeOracle& shapes) {
+  std::vector<std::pair<Node*, Shape>> rewrites;
+  for (const auto& n : model.graph->nodes()) {
+    if (!IsOnnxDomain(*n) || n->op_type() != "PRelu" || n->num_inputs() < 2) continue;
+    const std::optional<Shape> slope = shapes.Of(n->input(1));
+    if (slope && NumElements(*slope) == 1) continue;  // shared: the same in every version
+    const std::optional<Shape> x = shapes.Of(n->input(0));
+    if (!x || !slope) return false;
+    if (slope->size() != 1 || x->size() < 3 || (*x)[1] != (*slope)[0]) continue;
+    if (!ConstantValue(n->input(1))) return false;  // a graph input could be fed as [C]
+    Shape to(x->size() - 1, 1);
+    to[0] = (*slope)[0];
+    rewrites.emplace_back(n.get(), to);
+  }
+  for (auto& [n, to] : rewrites) {
+    Tensor t = *ConstantValue(n->input(1));
+    t = t.Reshaped(to);
+    n->SetInput(1, model.graph->AddInitializer(n->input(1)->name() + "_per_channel", t));
+  }
+  return true;
+}
+
 class ConvertOpsetPass : public Pass {
  public:
   const char* id() const override { return "convert-opset"; }
@@ -281,7 +308,26 @@ class ConvertOpsetPass : public Pass {
     int64_t current = ctx.model.OpsetVersion("");
     if (target <= 0 || current < 0 || current == target) return result;
     if (done_.count(current) && done_[current] == target) return result;  // tried and failed
-    if (target > current && OnlyCompatibleSteps(ctx.model, current, target)) {
+    // PRelu's slope before 7 (ONNX's converter leaves it: see ReshapeLegacyPReluSlopes).
+    const bool crosses_prelu_7 = current < 7 && target >= 7;
+    // The model the up conversions start from: ctx.model, or a copy with those slopes rewritten
+    // (taken only if a conversion succeeds).
+    Model rewritten;
+    Model* source = &ctx.model;
+    if (crosses_prelu_7) {
+      ShapeOracle shapes(ctx.model);
+      ASSIGN_OR_RETURN(rewritten, CloneModel(ctx.model));
+      if (!ReshapeLegacyPReluSlopes(rewritten, shapes)) {
+        result.unresolved.push_back(
+            "a PRelu slope is applied per channel before opset 7 and numpy-style after; it is not "
+            "a constant of known layout, so the model stays at opset " +
+            std::to_string(current));
+        return result;
+      }
+      source = &rewritten;
+    }
+    if (target > current && OnlyCompatibleSteps(*source, current, target)) {
+      if (source != &ctx.model) ctx.model = std::move(*source);
       ctx.model.SetOpsetVersion("", target);
       ctx.model.ir_version = std::max(ctx.model.ir_version, MinIrVersion(target));
       result.Rewrote("opset " + std::to_string(current) + " -> " + std::to_string(target) +
@@ -305,7 +351,7 @@ class ConvertOpsetPass : public Pass {
       }
     }
     onnx::ModelProto mp;
-    RETURN_IF_ERROR(ModelToProto(ctx.model, &mp));
+    RETURN_IF_ERROR(ModelToProto(*source, &mp));
     onnx::ModelProto converted;
     try {
       converted = onnx::version_conversion::ConvertVersion(mp, target);

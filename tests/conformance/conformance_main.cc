@@ -1,12 +1,12 @@
 // Runs ONNX's own per-operator test data (Debian's libonnx-testdata) on edgefit's executor.
 //
 //   edgefit_conformance [--data DIR] [--filter SUBSTR] [--skipped FILE] [--threads N] [--verbose]
-//                       [--down-to OPSET]
+//                       [--convert-to OPSET]
 //
-// --down-to OPSET: each model above that opset first goes through convert-opset to it, and runs
-// converted; a case convert-opset leaves where it is (a node that needs its newer opset, no
-// adapter) is skipped. This checks that every node convert-opset takes down keeps its meaning:
-// the converted model must still give ONNX's expected outputs.
+// --convert-to OPSET: each model at another opset first goes through convert-opset to it (up
+// or down), and runs converted; a case convert-opset leaves where it is (a node that needs its
+// own opset, no adapter) is skipped with the reason. This checks that every node convert-opset
+// converts keeps its meaning: the converted model must still give ONNX's expected outputs.
 //
 // A case passes when every output matches with ONNX's tolerances (rtol 1e-3, atol 1e-7; exact
 // for integers and bools). A case whose op edgefit does not implement is skipped, with the
@@ -36,7 +36,7 @@ struct Options {
   std::string skipped_file;
   std::string ops_markdown;  // write docs/ops.md-style table of kernels and passing cases
   int threads = 1;
-  int down_to = 0;  // convert-opset to this opset first (0: no)
+  int convert_to = 0;  // convert-opset to this opset first (0: no)
   bool verbose = false;
 };
 
@@ -114,15 +114,15 @@ Outcome RunCase(const fs::path& dir, const Options& opt, std::string* reason,
     *reason = "model does not load: " + model.status().message();
     return model.status().code() == StatusCode::kUnsupported ? Outcome::kSkip : Outcome::kFail;
   }
-  if (opt.down_to > 0) {
+  if (opt.convert_to > 0) {
     const int64_t opset = model->OpsetVersion("");
-    if (opset <= opt.down_to) {
+    if (opset == opt.convert_to) {
       *reason = "already at opset " + std::to_string(opset);
       return Outcome::kSkip;
     }
     auto pass = CreatePass("convert-opset");
     PassContext ctx{*model, nullptr, {}};
-    ctx.options.target_opset = opt.down_to;
+    ctx.options.target_opset = opt.convert_to;
     auto converted = (*pass)->Run(ctx);
     if (!converted.ok()) {
       *reason = "convert-opset failed: " + converted.status().message();
@@ -133,7 +133,7 @@ Outcome RunCase(const fs::path& dir, const Options& opt, std::string* reason,
                 (converted->unresolved.empty() ? "" : ": " + converted->unresolved[0]);
       return Outcome::kSkip;
     }
-    if (model->OpsetVersion("") != opt.down_to) {
+    if (model->OpsetVersion("") != opt.convert_to) {
       *reason = "convert-opset left opset " + std::to_string(model->OpsetVersion(""));
       return Outcome::kFail;
     }
@@ -266,8 +266,8 @@ int main(int argc, char** argv) {
       opt.threads = std::stoi(next());
     else if (a == "--ops-markdown")
       opt.ops_markdown = next();
-    else if (a == "--down-to")
-      opt.down_to = std::stoi(next());
+    else if (a == "--convert-to")
+      opt.convert_to = std::stoi(next());
     else if (a == "--folders") {
       std::string list = next();
       opt.folders.clear();
@@ -277,7 +277,7 @@ int main(int argc, char** argv) {
       opt.verbose = true;
     else {
       std::cerr << "usage: edgefit_conformance [--data DIR] [--folders a,b] [--filter SUBSTR] "
-                   "[--skipped FILE] [--threads N] [--verbose] [--down-to OPSET]\n";
+                   "[--skipped FILE] [--threads N] [--verbose] [--convert-to OPSET]\n";
       return 2;
     }
   }

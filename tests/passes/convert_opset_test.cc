@@ -217,6 +217,24 @@ TEST(ConvertOpsetTest, PyTorchLikeOpsetSeventeenDownToTwelve) {
   for (size_t i : {1, 2}) EXPECT_NE(resize->input(i), nullptr) << i;
 }
 
+// PRelu before 7 applies a 1-D slope of the channel count along axis 1; from 7 on it broadcasts
+// from the right. Crossing 7 upward the slope becomes [C, 1, 1]; a shared slope stays.
+TEST(ConvertOpsetTest, UpAcrossSevenGivesPReluSlopesTheirChannelAxis) {
+  GraphBuilder b(6);
+  Value* x = b.Input("x", {1, 3, 4, 4});
+  Value* y = b.Op("PRelu", {x, b.Floats("slope", {3})}, "y");
+  b.Output(b.Op("PRelu", {y, b.Floats("shared", {1})}, "z"));
+  ASSERT_TRUE(InferShapes(b.model).ok());
+  PassOptions o;
+  o.target_opset = 12;
+  Model m = ExpectEquivalentRewrite(b.model, "convert-opset", o);
+  EXPECT_EQ(m.OpsetVersion(""), 12);
+  const Value* slope = m.graph->FindValue("y")->producer()->input(1);
+  ASSERT_TRUE(slope->has_initializer());
+  EXPECT_EQ(slope->initializer()->shape(), (Shape{3, 1, 1}));
+  EXPECT_EQ(m.graph->FindValue("z")->producer()->input(1)->name(), "shared");
+}
+
 // Resize before 13 has no optional roi and scales: omitted ones become empty tensors.
 TEST(ConvertOpsetTest, DownGivesResizeEmptyRoiAndScales) {
   GraphBuilder b(13);
