@@ -10,7 +10,7 @@
 // Up, when every op step is one ONNX's converter leaves nodes unchanged for, only the opset
 // number changes; down, when no node needs the newer version, nodes stay (constant axes inputs
 // become attributes again) and ONNX's checker confirms them at the older opset (see
-// CompatibleDownSteps). Otherwise each op version step is done by the converter's adapters
+// DownStepRefusal). Otherwise each op version step is done by the converter's adapters
 // (Squeeze/Unsqueeze/Split/Reduce axes attribute <-> input, Upsample -> Resize, Clip min/max, Pad
 // pads, BatchNormalization outputs, ...). Where the converter has no adapter or fails, the model
 // is left unchanged and the reason is reported as unresolved (check then reports the opset
@@ -18,7 +18,6 @@
 // the original and the converted model on the same inputs).
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 
@@ -214,23 +213,22 @@ std::string StepDown(Model& model, int64_t from, int64_t to) {
     if (IsSoftmaxFamily(n->op_type()) && to < 13 && from >= 13)
       last_axes.emplace_back(n.get(), *LastAxisRank(*n, shapes));
   }
-  for (const auto& n : model.graph->nodes())
-    if (IsOnnxDomain(*n)) DropNewDefaults(*n, from, to);
-  // The last axis, said explicitly (the default was 1 before 13).
-  for (auto [n, rank] : last_axes) n->SetAttribute(Attribute::Int("axis", rank - 1));
-  // Resize before 13 has no optional roi and scales: an omitted one becomes an empty tensor, as
-  // exporters write it at opset 11 (roi is read only in tf_crop_and_resize mode, and scales must
-  // be empty when sizes is given).
-  if (to < 13 && from >= 13) {
-    for (const auto& n : model.graph->nodes()) {
-      if (!IsOnnxDomain(*n) || n->op_type() != "Resize") continue;
-      for (size_t i = 1; i <= 2 && i < n->num_inputs(); ++i) {
-        if (n->input(i)) continue;
-        n->SetInput(i, model.graph->AddInitializer(n->name() + (i == 1 ? "_roi" : "_scales"),
-                                                   Tensor(DataType::kFloat, Shape{0})));
-      }
+  const bool crosses_13 = to < 13 && from >= 13;
+  for (const auto& n : model.graph->nodes()) {
+    if (!IsOnnxDomain(*n)) continue;
+    DropNewDefaults(*n, from, to);
+    // Resize before 13 has no optional roi and scales: an omitted one becomes an empty tensor,
+    // as exporters write it at opset 11 (roi is read only in tf_crop_and_resize mode, and
+    // scales must be empty when sizes is given).
+    if (!crosses_13 || n->op_type() != "Resize") continue;
+    for (size_t i = 1; i <= 2 && i < n->num_inputs(); ++i) {
+      if (n->input(i)) continue;
+      n->SetInput(i, model.graph->AddInitializer(n->name() + (i == 1 ? "_roi" : "_scales"),
+                                                 Tensor(DataType::kFloat, Shape{0})));
     }
   }
+  // The last axis, said explicitly (the default was 1 before 13).
+  for (auto [n, rank] : last_axes) n->SetAttribute(Attribute::Int("axis", rank - 1));
   for (Node* n : axes_nodes) {
     n->RemoveAttribute("noop_with_empty_axes");  // 0 (checked): the default, and unknown before
     if (n->num_inputs() < 2) continue;
@@ -284,9 +282,8 @@ bool ReshapeLegacyPReluSlopes(Model& model, ShapeOracle& shapes) {
     rewrites.emplace_back(n.get(), to);
   }
   for (auto& [n, to] : rewrites) {
-    Tensor t = *ConstantValue(n->input(1));
-    t = t.Reshaped(to);
-    n->SetInput(1, model.graph->AddInitializer(n->input(1)->name() + "_per_channel", t));
+    Tensor per_channel = ConstantValue(n->input(1))->Reshaped(to);
+    n->SetInput(1, model.graph->AddInitializer(n->input(1)->name() + "_per_channel", per_channel));
   }
   return true;
 }

@@ -122,10 +122,11 @@ EDGEFIT_ALWAYS_INLINE void Run(const PackedWeights& w, int64_t m0, int64_t m1, c
                                float* y, int64_t ldy) {
   constexpr int NR = NV * VW;
   static thread_local std::vector<float> xp;  // packed X, reused across calls
-  const int64_t packed_columns = m1 - m0 <= kFewRows ? NR : (n + NR - 1) / NR * NR;
+  const bool few_rows = m1 - m0 <= kFewRows;
+  const int64_t packed_columns = few_rows ? NR : (n + NR - 1) / NR * NR;
   const size_t need = static_cast<size_t>(packed_columns * w.depth());
   if (xp.size() < need) xp.resize(need);
-  if (m1 - m0 <= kFewRows) {
+  if (few_rows) {
     // Few output rows: each block of NR columns is packed and multiplied by every panel while
     // it is in L1, instead of packing all of X first and reading it back from L2 per panel.
     for (int64_t j0 = 0; j0 < n; j0 += NR) {
